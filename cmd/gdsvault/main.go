@@ -1,0 +1,19 @@
+// Command gdsvault reads and writes HashiCorp Vault secrets. See
+// `gdsvault --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gdsvault/gdsvault/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.LookupEnv)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,199 @@
+package gdsvault
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Match them with errors.Is; reach the details of a Vault
+// answer with errors.As and *ResponseError.
+var (
+	// ErrNotFound: Vault answered 404 (nothing at that path, or no such mount).
+	ErrNotFound = errors.New("not found")
+	// ErrDeletedVersion: the KV v2 version exists but was soft-deleted
+	// (Undelete brings it back). It also matches ErrNotFound.
+	ErrDeletedVersion = errors.New("secret version deleted")
+	// ErrDestroyedVersion: the KV v2 version was destroyed for good. It also
+	// matches ErrNotFound.
+	ErrDestroyedVersion = errors.New("secret version destroyed")
+	// ErrPermissionDenied: Vault answered 403 and the token is valid: its
+	// policies do not allow this operation on this path.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrInvalidToken: Vault answered 403 because the token itself is
+	// invalid (revoked, expired, never existed).
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrAuthFailed: a login was refused (wrong role ID, secret ID,
+	// password, JWT...).
+	ErrAuthFailed = errors.New("authentication failed")
+	// ErrSealed: Vault is sealed. It also matches ErrUnavailable.
+	ErrSealed = errors.New("vault is sealed")
+	// ErrUnavailable: Vault (or a proxy in front of it) cannot serve now:
+	// 502, 503 (sealed, standby), 504.
+	ErrUnavailable = errors.New("vault unavailable")
+	// ErrInternal: Vault answered 500.
+	ErrInternal = errors.New("vault internal error")
+	// ErrRateLimited: Vault answered 429.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrBadRequest: Vault answered 400 (invalid input).
+	ErrBadRequest = errors.New("bad request")
+	// ErrCASMismatch: a check-and-set write found another version than
+	// expected. It also matches ErrBadRequest.
+	ErrCASMismatch = errors.New("check-and-set version mismatch")
+	// ErrMalformedResponse: Vault's answer could not be decoded.
+	ErrMalformedResponse = errors.New("malformed response")
+	// ErrConnection: no answer from Vault (refused, reset, timed out, TLS).
+	ErrConnection = errors.New("cannot reach vault")
+	// ErrConfig: the client's configuration is wrong or incomplete.
+	ErrConfig = errors.New("invalid configuration")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("client closed")
+)
+
+// ResponseError is Vault's answer to a request that did not succeed. It never
+// holds a token or a request body.
+type ResponseError struct {
+	StatusCode int
+	Method     string
+	// Path is the API path without the /v1/ prefix and without query values.
+	Path      string
+	Namespace string
+	// Errors are Vault's own error strings.
+	Errors   []string
+	Warnings []string
+	// RetryAfter is the server's Retry-After, when it sent one.
+	RetryAfter time.Duration
+	// Hint says how to fix the problem, when there is something to say.
+	Hint string
+	// Capabilities are the token's capabilities on Path, learned after a
+	// policy denial (when the token may ask).
+	Capabilities []string
+
+	kinds     []error
+	data      json.RawMessage // the "data" of the answer, for KV v2 deleted/destroyed versions
+	sentToken *Token          // the token the request carried, to invalidate it; a pointer so %#v cannot print it
+}
+
+// Error gives method, path, status, Vault's messages and a hint.
+func (e *ResponseError) Error() string {
+	var b strings.Builder
+	b.WriteString("vault: ")
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.Path)
+	if e.Namespace != "" {
+		b.WriteString(" (namespace ")
+		b.WriteString(e.Namespace)
+		b.WriteByte(')')
+	}
+	fmt.Fprintf(&b, ": %d", e.StatusCode)
+	if len(e.kinds) > 0 {
+		b.WriteByte(' ')
+		b.WriteString(e.kinds[0].Error())
+	} else if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteByte(' ')
+		b.WriteString(strings.ToLower(t))
+	}
+	if len(e.Errors) > 0 {
+		b.WriteString(": ")
+		b.WriteString(strings.Join(e.Errors, "; "))
+	}
+	if e.Hint != "" {
+		b.WriteString(" (hint: ")
+		b.WriteString(e.Hint)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Is matches the sentinels that describe this answer.
+func (e *ResponseError) Is(target error) bool {
+	for _, k := range e.kinds {
+		if k == target {
+			return true
+		}
+	}
+	return false
+}
+
+// Kind is the most specific sentinel for this answer, or nil.
+func (e *ResponseError) Kind() error {
+	if len(e.kinds) == 0 {
+		return nil
+	}
+	return e.kinds[0]
+}
+
+// setKind replaces the classification, most specific first.
+func (e *ResponseError) setKind(kinds ...error) { e.kinds = kinds }
+
+// classify sets the sentinels from the status and Vault's messages.
+func (e *ResponseError) classify() {
+	msg := strings.ToLower(strings.Join(e.Errors, " "))
+	switch s := e.StatusCode; {
+	case s == http.StatusNotFound:
+		e.setKind(ErrNotFound)
+	case s == http.StatusForbidden || s == http.StatusUnauthorized:
+		if strings.Contains(msg, "invalid token") || strings.Contains(msg, "token is expired") ||
+			strings.Contains(msg, "bad token") {
+			e.setKind(ErrInvalidToken)
+		} else {
+			e.setKind(ErrPermissionDenied)
+		}
+	case s == http.StatusTooManyRequests:
+		e.setKind(ErrRateLimited)
+	case s == http.StatusBadRequest:
+		if strings.Contains(msg, "check-and-set") {
+			e.setKind(ErrCASMismatch, ErrBadRequest)
+		} else {
+			e.setKind(ErrBadRequest)
+		}
+	case s == http.StatusServiceUnavailable && strings.Contains(msg, "sealed"):
+		e.setKind(ErrSealed, ErrUnavailable)
+	case s == http.StatusBadGateway || s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
+		e.setKind(ErrUnavailable)
+	case s >= 500:
+		e.setKind(ErrInternal)
+	}
+}
+
+// ConnectionError reports a request that got no HTTP answer.
+type ConnectionError struct {
+	Method string
+	// Address is Vault's address (scheme, host, port), never a query.
+	Address string
+	Path    string
+	Err     error
+}
+
+func (e *ConnectionError) Error() string {
+	return fmt.Sprintf("vault: %s %s: cannot reach vault at %s: %v", e.Method, e.Path, e.Address, e.Err)
+}
+
+// Unwrap returns the transport's error (a *net.OpError, context.DeadlineExceeded...).
+func (e *ConnectionError) Unwrap() error { return e.Err }
+
+// Is matches ErrConnection.
+func (e *ConnectionError) Is(target error) bool { return target == ErrConnection }
+
+// ConfigError names one setting that is missing or wrong, and how to fix it.
+// Several problems at once come as errors.Join of ConfigErrors.
+type ConfigError struct {
+	Field   string
+	Problem string
+	Hint    string
+}
+
+func (e *ConfigError) Error() string {
+	s := "gdsvault: " + e.Field + ": " + e.Problem
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Is matches ErrConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }

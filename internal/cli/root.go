@@ -1,0 +1,178 @@
+// Package cli is the gdsvault command line: one file per command, each an
+// options struct and a constructor; Main maps errors to exit codes in one
+// place.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/config"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes a script can rely on.
+const (
+	ExitOK       = 0 // success
+	ExitError    = 1 // any other error (Vault unreachable, sealed, bad answer...)
+	ExitUsage    = 2 // wrong command line
+	ExitNotFound = 3 // nothing at that path (or the version is deleted/destroyed)
+	ExitDenied   = 4 // permission denied, invalid token or failed login
+)
+
+// Streams are the command's standard input, output and error.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// globals are the flags every command has.
+type globals struct {
+	streams   Streams
+	lookup    config.LookupFunc
+	address   string
+	namespace string
+}
+
+// client builds a client from the environment and the global flags.
+func (g *globals) client() (*gdsvault.Client, error) {
+	cfg, err := config.FromEnv(g.lookup)
+	if err != nil {
+		return nil, err
+	}
+	if g.address != "" {
+		cfg.Address = g.address
+	}
+	if g.namespace != "" {
+		cfg.Namespace = g.namespace
+	}
+	return gdsvault.New(cfg.Options()...)
+}
+
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exactArgs is cobra.ExactArgs returning a usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("expected %s, got %d arguments", what, len(args))
+		}
+		return nil
+	}
+}
+
+// NewRoot builds the command tree.
+func NewRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gdsvault",
+		Short: "Read and write HashiCorp Vault (and OpenBao) secrets",
+		Long: `gdsvault reads and writes Vault secrets with the VAULT_* environment the vault CLI uses
+(VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_NAMESPACE, VAULT_CACERT, ...).
+
+Exit codes: 0 success, 1 error, 2 usage error, 3 not found, 4 permission denied or invalid token.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(g.streams.In)
+	root.SetOut(g.streams.Out)
+	root.SetErr(g.streams.Err)
+	root.PersistentFlags().StringVar(&g.address, "address", "", "Vault address (overrides VAULT_ADDR)")
+	root.PersistentFlags().StringVar(&g.namespace, "namespace", "", "Vault namespace (overrides VAULT_NAMESPACE)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g))
+	return root
+}
+
+// Main runs the command line and returns the exit code.
+func Main(ctx context.Context, args []string, streams Streams, lookup config.LookupFunc) int {
+	g := &globals{streams: streams, lookup: lookup}
+	root := NewRoot(g)
+	root.SetArgs(longFlags(root, args))
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	fmt.Fprintln(streams.Err, "gdsvault: "+strings.TrimPrefix(err.Error(), "gdsvault: "))
+	if h := hint(err); h != "" {
+		fmt.Fprintln(streams.Err, "hint: "+h)
+	}
+	if code == ExitUsage {
+		fmt.Fprintln(streams.Err, "run 'gdsvault --help' for usage")
+	}
+	return code
+}
+
+// exitCode is the one place errors become exit codes.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue), isCobraUsage(err):
+		return ExitUsage
+	case errors.Is(err, gdsvault.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, gdsvault.ErrPermissionDenied), errors.Is(err, gdsvault.ErrInvalidToken), errors.Is(err, gdsvault.ErrAuthFailed):
+		return ExitDenied
+	default:
+		return ExitError
+	}
+}
+
+// isCobraUsage recognises cobra's own errors for unknown commands.
+func isCobraUsage(err error) bool {
+	m := err.Error()
+	return strings.HasPrefix(m, "unknown command") || strings.HasPrefix(m, "unknown flag") || strings.HasPrefix(m, "unknown shorthand")
+}
+
+// hint adds advice that the error does not carry itself.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, gdsvault.ErrConnection):
+		return "is Vault running and reachable? check VAULT_ADDR (and VAULT_CACERT for TLS)"
+	case errors.Is(err, gdsvault.ErrInvalidToken):
+		return "set VAULT_TOKEN to a valid token, or log in again"
+	}
+	return ""
+}
+
+// longFlags accepts the vault CLI's single-dash long flags ("-field=x",
+// "-format json") by doubling their dash when the name is a known flag.
+func longFlags(root *cobra.Command, args []string) []string {
+	known := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		add := func(f *pflag.Flag) { known[f.Name] = true }
+		c.Flags().VisitAll(add)
+		c.PersistentFlags().VisitAll(add)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a == "--" {
+			copy(out[i:], args[i:])
+			break
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if known[name] {
+				out[i] = "-" + a
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,537 @@
+package gdsvault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// KV reads and writes the key/value secrets engine, version 1 or 2. Paths may
+// be given in the API form of the seed ("secret/data/myapp/config") or in the
+// CLI form ("secret/myapp/config"); the mount and its KV version are detected
+// once per mount (sys/internal/ui/mounts) and remembered. On a KV v2 mount, a
+// first segment "data/" or "metadata/" after the mount is taken as the API
+// form: to reach a secret whose own name starts with "data/", write
+// "secret/data/data/...".
+type KV struct{ c *Client }
+
+// KV returns the client's key/value API.
+func (c *Client) KV() KV { return KV{c: c} }
+
+// GetSecret reads a KV secret: the seed's client.get_secret. It is
+// c.KV().Get.
+func (c *Client) GetSecret(ctx context.Context, path string, opts ...KVOption) (*KVSecret, error) {
+	return c.KV().Get(ctx, path, opts...)
+}
+
+// KVOption changes one KV call.
+type KVOption func(*kvOptions)
+
+type kvOptions struct {
+	version int
+	cas     int
+	hasCAS  bool
+}
+
+// Version pins the KV v2 version to read (0 means the latest).
+func Version(n int) KVOption { return func(o *kvOptions) { o.version = n } }
+
+// CAS makes a KV v2 write or patch succeed only if the secret's current
+// version is n (0: only if the secret does not exist yet). A mismatch is
+// ErrCASMismatch.
+func CAS(n int) KVOption { return func(o *kvOptions) { o.cas, o.hasCAS = n, true } }
+
+// KVSecret is one KV secret. Printing it with fmt or slog shows its keys and
+// metadata, never its values.
+type KVSecret struct {
+	// Mount is the KV mount ("secret"), Path the secret's path inside it
+	// ("myapp/config"), KVVersion the engine version (1 or 2).
+	Mount     string
+	Path      string
+	KVVersion int
+	// Data holds the secret's keys and values.
+	Data map[string]any
+	// VersionMetadata describes this version (KV v2 only, else nil).
+	VersionMetadata *VersionMetadata
+	// CustomMetadata is the secret's custom metadata (KV v2 only).
+	CustomMetadata map[string]string
+	LeaseID        string
+	LeaseDuration  time.Duration
+	Renewable      bool
+	Warnings       []string
+}
+
+// String shows the path, the version and the keys, never the values.
+func (s *KVSecret) String() string {
+	if s == nil {
+		return "<nil>"
+	}
+	v := 0
+	if s.VersionMetadata != nil {
+		v = s.VersionMetadata.Version
+	}
+	return fmt.Sprintf("KVSecret{path=%s/%s kv=v%d version=%d keys=%v}", s.Mount, s.Path, s.KVVersion, v, keysOf(s.Data))
+}
+
+// Format makes every fmt verb print String.
+func (s *KVSecret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// LogValue logs the path, the version and the keys.
+func (s *KVSecret) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("<nil>")
+	}
+	attrs := []slog.Attr{slog.String("path", s.Mount+"/"+s.Path), slog.Any("keys", keysOf(s.Data))}
+	if s.VersionMetadata != nil {
+		attrs = append(attrs, slog.Int("version", s.VersionMetadata.Version))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// VersionMetadata describes one version of a KV v2 secret.
+type VersionMetadata struct {
+	Version      int       `json:"version"`
+	CreatedTime  time.Time `json:"-"`
+	DeletionTime time.Time `json:"-"` // zero when not deleted
+	Destroyed    bool      `json:"destroyed"`
+}
+
+// KVMetadata is the metadata of a KV v2 secret and all its versions.
+type KVMetadata struct {
+	CurrentVersion     int
+	OldestVersion      int
+	MaxVersions        int
+	CASRequired        bool
+	DeleteVersionAfter string
+	CreatedTime        time.Time
+	UpdatedTime        time.Time
+	CustomMetadata     map[string]string
+	Versions           map[int]VersionMetadata
+}
+
+// MetadataInput is what PutMetadata writes. Nil fields are left unchanged.
+type MetadataInput struct {
+	CustomMetadata     map[string]string `json:"custom_metadata,omitempty"`
+	MaxVersions        *int              `json:"max_versions,omitempty"`
+	CASRequired        *bool             `json:"cas_required,omitempty"`
+	DeleteVersionAfter string            `json:"delete_version_after,omitempty"`
+}
+
+// wireVersion is VersionMetadata as Vault sends it.
+type wireVersion struct {
+	Version        int               `json:"version"`
+	CreatedTime    string            `json:"created_time"`
+	DeletionTime   string            `json:"deletion_time"`
+	Destroyed      bool              `json:"destroyed"`
+	CustomMetadata map[string]string `json:"custom_metadata"`
+}
+
+func (w *wireVersion) metadata() *VersionMetadata {
+	return &VersionMetadata{Version: w.Version, CreatedTime: parseTime(w.CreatedTime),
+		DeletionTime: parseTime(w.DeletionTime), Destroyed: w.Destroyed}
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// kvTarget is a user path resolved against its mount.
+type kvTarget struct {
+	input   string
+	mount   string // without slashes
+	rest    string // the secret's path in the mount, may be "" (the root, for List)
+	version int    // 1 or 2
+}
+
+func (t kvTarget) api(part string) string {
+	if t.version == 1 {
+		return join(t.mount, t.rest)
+	}
+	return join(t.mount+"/"+part, t.rest)
+}
+
+func join(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "/" + b
+}
+
+// resolve finds the mount and KV version of path.
+func (kv KV) resolve(ctx context.Context, path string, allowRoot bool) (kvTarget, error) {
+	p, err := NormalizePath(path)
+	if err != nil {
+		return kvTarget{}, err
+	}
+	m, err := kv.c.mountFor(ctx, p)
+	if err != nil {
+		return kvTarget{}, err
+	}
+	t := kvTarget{input: p, mount: m.path, version: m.version}
+	t.rest = strings.TrimPrefix(strings.TrimPrefix(p, m.path), "/")
+	if m.version == 2 {
+		for _, part := range [...]string{"data", "metadata"} {
+			if t.rest == part {
+				t.rest = ""
+			} else if strings.HasPrefix(t.rest, part+"/") {
+				t.rest = t.rest[len(part)+1:]
+			}
+		}
+	}
+	if t.rest == "" && !allowRoot {
+		return kvTarget{}, &PathError{Path: path, Problem: "names the mount " + m.path + "/ but no secret in it",
+			Hint: "give the secret's path, e.g. " + m.path + "/myapp/config"}
+	}
+	return t, nil
+}
+
+// Get reads a secret (the latest version, or the one pinned with Version).
+// A missing secret is ErrNotFound; a soft-deleted version ErrDeletedVersion;
+// a destroyed one ErrDestroyedVersion.
+func (kv KV) Get(ctx context.Context, path string, opts ...KVOption) (*KVSecret, error) {
+	o := kvOpts(opts)
+	t, err := kv.resolve(ctx, path, false)
+	if err != nil {
+		return nil, err
+	}
+	out := &KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version}
+	if t.version == 1 {
+		if o.version != 0 {
+			return nil, &ConfigError{Field: "version", Problem: "mount " + t.mount + "/ is KV version 1, which keeps no versions",
+				Hint: "read without a version"}
+		}
+		var s Secret
+		if err := kv.c.do(ctx, &request{method: http.MethodGet, path: t.api("")}, &s); err != nil {
+			return nil, err
+		}
+		out.Data, out.LeaseID, out.Renewable, out.Warnings = s.Data, s.LeaseID, s.Renewable, s.Warnings
+		out.LeaseDuration = s.LeaseTTL()
+		return out, nil
+	}
+	var q url.Values
+	if o.version > 0 {
+		q = url.Values{"version": {strconv.Itoa(o.version)}}
+	}
+	var s struct {
+		LeaseID       string `json:"lease_id"`
+		LeaseDuration int    `json:"lease_duration"`
+		Renewable     bool   `json:"renewable"`
+		Data          struct {
+			Data     map[string]any `json:"data"`
+			Metadata wireVersion    `json:"metadata"`
+		} `json:"data"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: t.api("data"), query: q}, &s); err != nil {
+		markDeleted(err)
+		return nil, err
+	}
+	out.Data = s.Data.Data
+	if out.Data == nil {
+		out.Data = map[string]any{}
+	}
+	out.VersionMetadata = s.Data.Metadata.metadata()
+	out.CustomMetadata = s.Data.Metadata.CustomMetadata
+	out.LeaseID, out.Renewable, out.Warnings = s.LeaseID, s.Renewable, s.Warnings
+	out.LeaseDuration = time.Duration(s.LeaseDuration) * time.Second
+	return out, nil
+}
+
+// markDeleted turns a KV v2 404 that carries version metadata into
+// ErrDeletedVersion or ErrDestroyedVersion.
+func markDeleted(err error) {
+	var re *ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusNotFound || len(re.data) == 0 {
+		return
+	}
+	var d struct {
+		Metadata *wireVersion `json:"metadata"`
+	}
+	if json.Unmarshal(re.data, &d) != nil || d.Metadata == nil {
+		return
+	}
+	v := strconv.Itoa(d.Metadata.Version)
+	switch {
+	case d.Metadata.Destroyed:
+		re.setKind(ErrDestroyedVersion, ErrNotFound)
+		re.Hint = "version " + v + " was destroyed and cannot be recovered; read another version"
+	case d.Metadata.DeletionTime != "":
+		re.setKind(ErrDeletedVersion, ErrNotFound)
+		re.Hint = "version " + v + " was deleted; undelete it to read it again"
+	}
+}
+
+func kvOpts(opts []KVOption) kvOptions {
+	var o kvOptions
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	return o
+}
+
+// Put writes a new version of a secret (KV v2) or replaces it (KV v1). With
+// CAS the write happens only if the current version matches. It returns the
+// new version's metadata (zero for KV v1).
+func (kv KV) Put(ctx context.Context, path string, data map[string]any, opts ...KVOption) (*VersionMetadata, error) {
+	return kv.write(ctx, http.MethodPost, path, data, opts)
+}
+
+// Patch merges data into the latest version of a KV v2 secret, creating a new
+// version; keys set to nil are removed. KV v1 has no patch.
+func (kv KV) Patch(ctx context.Context, path string, data map[string]any, opts ...KVOption) (*VersionMetadata, error) {
+	return kv.write(ctx, http.MethodPatch, path, data, opts)
+}
+
+func (kv KV) write(ctx context.Context, method, path string, data map[string]any, opts []KVOption) (*VersionMetadata, error) {
+	o := kvOpts(opts)
+	t, err := kv.resolve(ctx, path, false)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	if t.version == 1 {
+		if method == http.MethodPatch || o.hasCAS {
+			return nil, &ConfigError{Field: "kv version", Problem: "mount " + t.mount + "/ is KV version 1, which has no patch or check-and-set",
+				Hint: "use Put without CAS, or a KV v2 mount"}
+		}
+		if err := kv.c.do(ctx, &request{method: method, path: t.api(""), body: data}, nil); err != nil {
+			return nil, err
+		}
+		return &VersionMetadata{}, nil
+	}
+	body := map[string]any{"data": data}
+	if o.hasCAS {
+		body["options"] = map[string]any{"cas": o.cas}
+	}
+	r := &request{method: method, path: t.api("data"), body: body}
+	if method == http.MethodPatch {
+		r.contentType = "application/merge-patch+json"
+	}
+	var s struct {
+		Data wireVersion `json:"data"`
+	}
+	if err := kv.c.do(ctx, r, &s); err != nil {
+		return nil, err
+	}
+	return s.Data.metadata(), nil
+}
+
+// List lists the keys under a path (sub-folders end with "/").
+func (kv KV) List(ctx context.Context, path string) ([]string, error) {
+	t, err := kv.resolve(ctx, path, true)
+	if err != nil {
+		return nil, err
+	}
+	return kv.c.list(ctx, t.api("metadata"))
+}
+
+// Delete soft-deletes versions of a KV v2 secret (the latest when none are
+// given), or deletes a KV v1 secret.
+func (kv KV) Delete(ctx context.Context, path string, versions ...int) error {
+	t, err := kv.resolve(ctx, path, false)
+	if err != nil {
+		return err
+	}
+	switch {
+	case t.version == 1:
+		if len(versions) > 0 {
+			return &ConfigError{Field: "versions", Problem: "mount " + t.mount + "/ is KV version 1, which keeps no versions"}
+		}
+		return kv.c.do(ctx, &request{method: http.MethodDelete, path: t.api("")}, nil)
+	case len(versions) == 0:
+		return kv.c.do(ctx, &request{method: http.MethodDelete, path: t.api("data")}, nil)
+	default:
+		return kv.c.do(ctx, &request{method: http.MethodPost, path: t.api("delete"), body: map[string]any{"versions": versions}}, nil)
+	}
+}
+
+// Undelete restores soft-deleted versions of a KV v2 secret.
+func (kv KV) Undelete(ctx context.Context, path string, versions ...int) error {
+	return kv.versionsOp(ctx, "undelete", http.MethodPost, path, versions)
+}
+
+// Destroy removes versions of a KV v2 secret for good.
+func (kv KV) Destroy(ctx context.Context, path string, versions ...int) error {
+	return kv.versionsOp(ctx, "destroy", http.MethodPut, path, versions)
+}
+
+func (kv KV) versionsOp(ctx context.Context, op, method, path string, versions []int) error {
+	if len(versions) == 0 {
+		return &ConfigError{Field: "versions", Problem: op + " needs at least one version", Hint: "name the versions to " + op}
+	}
+	t, err := kv.v2(ctx, path, op)
+	if err != nil {
+		return err
+	}
+	return kv.c.do(ctx, &request{method: method, path: t.api(op), body: map[string]any{"versions": versions}}, nil)
+}
+
+func (kv KV) v2(ctx context.Context, path, op string) (kvTarget, error) {
+	t, err := kv.resolve(ctx, path, false)
+	if err != nil {
+		return t, err
+	}
+	if t.version != 2 {
+		return t, &ConfigError{Field: "kv version", Problem: "mount " + t.mount + "/ is KV version 1, which has no " + op,
+			Hint: "use a KV v2 mount"}
+	}
+	return t, nil
+}
+
+// Metadata reads the metadata of a KV v2 secret and all its versions.
+func (kv KV) Metadata(ctx context.Context, path string) (*KVMetadata, error) {
+	t, err := kv.v2(ctx, path, "metadata")
+	if err != nil {
+		return nil, err
+	}
+	var s struct {
+		Data struct {
+			CurrentVersion     int                    `json:"current_version"`
+			OldestVersion      int                    `json:"oldest_version"`
+			MaxVersions        int                    `json:"max_versions"`
+			CASRequired        bool                   `json:"cas_required"`
+			DeleteVersionAfter string                 `json:"delete_version_after"`
+			CreatedTime        string                 `json:"created_time"`
+			UpdatedTime        string                 `json:"updated_time"`
+			CustomMetadata     map[string]string      `json:"custom_metadata"`
+			Versions           map[string]wireVersion `json:"versions"`
+		} `json:"data"`
+	}
+	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: t.api("metadata")}, &s); err != nil {
+		return nil, err
+	}
+	d := s.Data
+	m := &KVMetadata{CurrentVersion: d.CurrentVersion, OldestVersion: d.OldestVersion, MaxVersions: d.MaxVersions,
+		CASRequired: d.CASRequired, DeleteVersionAfter: d.DeleteVersionAfter, CreatedTime: parseTime(d.CreatedTime),
+		UpdatedTime: parseTime(d.UpdatedTime), CustomMetadata: d.CustomMetadata, Versions: make(map[int]VersionMetadata, len(d.Versions))}
+	for k, v := range d.Versions {
+		n, err := strconv.Atoi(k)
+		if err != nil {
+			continue
+		}
+		v.Version = n
+		m.Versions[n] = *v.metadata()
+	}
+	return m, nil
+}
+
+// PutMetadata writes the metadata of a KV v2 secret (custom metadata, max
+// versions, check-and-set requirement, version expiry).
+func (kv KV) PutMetadata(ctx context.Context, path string, in MetadataInput) error {
+	t, err := kv.v2(ctx, path, "metadata")
+	if err != nil {
+		return err
+	}
+	return kv.c.do(ctx, &request{method: http.MethodPost, path: t.api("metadata"), body: in}, nil)
+}
+
+// DeleteMetadata removes a KV v2 secret with all its versions and metadata.
+func (kv KV) DeleteMetadata(ctx context.Context, path string) error {
+	t, err := kv.v2(ctx, path, "metadata")
+	if err != nil {
+		return err
+	}
+	return kv.c.do(ctx, &request{method: http.MethodDelete, path: t.api("metadata")}, nil)
+}
+
+// mountInfo is a secrets engine mount.
+type mountInfo struct {
+	path    string // "secret", "team/kv"
+	typ     string
+	version int
+}
+
+// mountCache remembers mounts per namespace.
+type mountCache struct {
+	mu sync.RWMutex
+	m  map[string]mountInfo // namespace + "\x00" + mount path
+}
+
+func (mc *mountCache) lookup(ns, p string) (mountInfo, bool) {
+	mc.mu.RLock()
+	defer mc.mu.RUnlock()
+	if len(mc.m) == 0 {
+		return mountInfo{}, false
+	}
+	for end := len(p); end > 0; end = strings.LastIndexByte(p[:end], '/') {
+		if m, ok := mc.m[ns+"\x00"+p[:end]]; ok {
+			return m, true
+		}
+	}
+	return mountInfo{}, false
+}
+
+func (mc *mountCache) store(ns string, m mountInfo) {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if mc.m == nil {
+		mc.m = make(map[string]mountInfo)
+	}
+	mc.m[ns+"\x00"+m.path] = m
+}
+
+// mountFor finds the KV mount that holds p, asking Vault once per mount.
+func (c *Client) mountFor(ctx context.Context, p string) (mountInfo, error) {
+	if m, ok := c.shared.mounts.lookup(c.namespace, p); ok {
+		return m, nil
+	}
+	var s struct {
+		Data struct {
+			Path    string            `json:"path"`
+			Type    string            `json:"type"`
+			Options map[string]string `json:"options"`
+		} `json:"data"`
+	}
+	err := c.do(ctx, &request{method: http.MethodGet, path: "sys/internal/ui/mounts/" + p}, &s)
+	var re *ResponseError
+	switch {
+	case err == nil:
+	case errors.As(err, &re) && re.StatusCode == http.StatusForbidden && !errors.Is(err, ErrInvalidToken):
+		// Some policies hide the mount table: assume the first segment is a
+		// KV v2 mount, the common case (and the seed's).
+		first, _, _ := strings.Cut(p, "/")
+		m := mountInfo{path: first, typ: "kv", version: 2}
+		c.shared.mounts.store(c.namespace, m)
+		return m, nil
+	case errors.As(err, &re) && re.StatusCode == http.StatusBadRequest, errors.Is(err, ErrNotFound):
+		if re != nil {
+			re.setKind(ErrNotFound)
+			re.Hint = "no secrets engine is mounted at " + p + "; list mounts with `vault secrets list`"
+		}
+		return mountInfo{}, err
+	default:
+		return mountInfo{}, err
+	}
+	m := mountInfo{path: strings.Trim(s.Data.Path, "/"), typ: s.Data.Type, version: 1}
+	if s.Data.Options["version"] == "2" {
+		m.version = 2
+	}
+	if m.path == "" {
+		return mountInfo{}, &PathError{Path: p, Problem: "no secrets engine is mounted there", Hint: "list mounts with `vault secrets list`"}
+	}
+	if m.typ != "kv" && m.typ != "generic" {
+		return mountInfo{}, &PathError{Path: p, Problem: "mount " + m.path + "/ is a " + m.typ + " engine, not KV",
+			Hint: "use Client.Read/Write for other engines"}
+	}
+	c.shared.mounts.store(c.namespace, m)
+	return m, nil
+}

@@ -1,0 +1,163 @@
+package gdsvault
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Secret is Vault's answer to a generic read or write. Printing it with fmt or
+// slog shows its keys, never its values.
+type Secret struct {
+	RequestID     string         `json:"request_id"`
+	LeaseID       string         `json:"lease_id"`
+	LeaseDuration int            `json:"lease_duration"`
+	Renewable     bool           `json:"renewable"`
+	Data          map[string]any `json:"data"`
+	Warnings      []string       `json:"warnings"`
+	Auth          *Auth          `json:"auth"`
+	WrapInfo      *WrapInfo      `json:"wrap_info"`
+}
+
+// LeaseTTL is the lease duration as a time.Duration.
+func (s *Secret) LeaseTTL() time.Duration { return time.Duration(s.LeaseDuration) * time.Second }
+
+// String shows the lease and the data's keys, not their values.
+func (s *Secret) String() string {
+	if s == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Secret{lease_id=%q lease_duration=%d renewable=%t keys=%v auth=%t}",
+		s.LeaseID, s.LeaseDuration, s.Renewable, keysOf(s.Data), s.Auth != nil)
+}
+
+// Format makes every fmt verb print String.
+func (s *Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// LogValue logs the keys, not the values.
+func (s *Secret) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(slog.String("lease_id", s.LeaseID), slog.Int("lease_duration", s.LeaseDuration),
+		slog.Any("keys", keysOf(s.Data)))
+}
+
+// WrapInfo describes a response-wrapping token.
+type WrapInfo struct {
+	Token           Token     `json:"token"`
+	Accessor        string    `json:"accessor"`
+	TTL             int       `json:"ttl"`
+	CreationTime    time.Time `json:"creation_time"`
+	CreationPath    string    `json:"creation_path"`
+	WrappedAccessor string    `json:"wrapped_accessor"`
+}
+
+func keysOf(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// splitQuery separates "path?x=y" into the path and its query.
+func splitQuery(p string) (string, url.Values, error) {
+	i := strings.IndexByte(p, '?')
+	if i < 0 {
+		return p, nil, nil
+	}
+	q, err := url.ParseQuery(p[i+1:])
+	if err != nil {
+		return "", nil, &PathError{Path: p, Problem: "bad query: " + errText(err)}
+	}
+	return p[:i], q, nil
+}
+
+// Read reads any path (a transit key, a PKI role, database credentials...).
+// The path may carry a query ("secret/data/x?version=2"). A path with
+// nothing at it gives ErrNotFound, never a nil Secret.
+func (c *Client) Read(ctx context.Context, path string) (*Secret, error) {
+	p, q, err := splitQuery(path)
+	if err != nil {
+		return nil, err
+	}
+	if p, err = NormalizePath(p); err != nil {
+		return nil, err
+	}
+	var s Secret
+	if err := c.do(ctx, &request{method: http.MethodGet, path: p, query: q}, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Write writes data to any path and returns Vault's answer (an empty Secret
+// when Vault answers 204).
+func (c *Client) Write(ctx context.Context, path string, data map[string]any) (*Secret, error) {
+	return c.send2(ctx, http.MethodPost, path, data)
+}
+
+// Do sends any method (GET, POST, PUT, PATCH, DELETE) with a JSON body to a
+// path, for what Read, Write, List and Delete do not cover.
+func (c *Client) Do(ctx context.Context, method, path string, body any) (*Secret, error) {
+	return c.send2(ctx, strings.ToUpper(method), path, body)
+}
+
+func (c *Client) send2(ctx context.Context, method, path string, body any) (*Secret, error) {
+	p, q, err := splitQuery(path)
+	if err != nil {
+		return nil, err
+	}
+	if p, err = NormalizePath(p); err != nil {
+		return nil, err
+	}
+	r := &request{method: method, path: p, query: q, body: body}
+	if method == http.MethodPatch {
+		r.contentType = "application/merge-patch+json"
+	}
+	var s Secret
+	if err := c.do(ctx, r, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// List lists the keys under a path. Nothing there gives ErrNotFound.
+func (c *Client) List(ctx context.Context, path string) ([]string, error) {
+	p, err := NormalizePath(path)
+	if err != nil {
+		return nil, err
+	}
+	return c.list(ctx, p)
+}
+
+func (c *Client) list(ctx context.Context, p string) ([]string, error) {
+	var s struct {
+		Data struct {
+			Keys []string `json:"keys"`
+		} `json:"data"`
+	}
+	if err := c.do(ctx, &request{method: http.MethodGet, path: p, query: url.Values{"list": {"true"}}}, &s); err != nil {
+		return nil, err
+	}
+	return s.Data.Keys, nil
+}
+
+// Delete deletes a path.
+func (c *Client) Delete(ctx context.Context, path string) error {
+	p, q, err := splitQuery(path)
+	if err != nil {
+		return err
+	}
+	if p, err = NormalizePath(p); err != nil {
+		return err
+	}
+	return c.do(ctx, &request{method: http.MethodDelete, path: p, query: q}, nil)
+}

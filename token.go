@@ -1,0 +1,129 @@
+package gdsvault
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// redacted is what every printed form of a secret value shows.
+const redacted = "[redacted]"
+
+// Token is a Vault token (or any other credential string, such as a secret ID
+// or a wrapping token) that does not reveal itself by accident: its String,
+// GoString, Format, LogValue and JSON forms print "[redacted]". Call Reveal to
+// get the value when you mean to.
+//
+// The zero Token is empty.
+type Token struct {
+	value string
+}
+
+// NewToken wraps a credential string.
+func NewToken(value string) Token { return Token{value: value} }
+
+// Reveal returns the credential itself. Use it only where the value must
+// leave the program (an HTTP header, a file the user asked for).
+func (t Token) Reveal() string { return t.value }
+
+// IsZero reports whether the token is empty.
+func (t Token) IsZero() bool { return t.value == "" }
+
+// String returns "[redacted]" (or "" for an empty token).
+func (t Token) String() string {
+	if t.value == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString returns a redacted Go form, so %#v does not show the value.
+func (t Token) GoString() string { return "gdsvault.Token(" + fmt.Sprintf("%q", t.String()) + ")" }
+
+// Format makes every fmt verb print the redacted form.
+func (t Token) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(t.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(t.String()))
+}
+
+// LogValue keeps the token out of slog output.
+func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
+
+// MarshalJSON encodes the redacted form: a Token never leaves through JSON.
+func (t Token) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
+
+// UnmarshalJSON accepts a JSON string (or null), so Vault responses decode
+// straight into a Token.
+func (t *Token) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.value = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("token: expected a JSON string")
+	}
+	t.value = s
+	return nil
+}
+
+// TokenSource supplies the token a request carries. Implementations must be
+// safe for concurrent use. The context bounds only the caller's wait.
+type TokenSource interface {
+	Token(ctx context.Context) (Token, error)
+}
+
+// TokenSourceFunc adapts a function to TokenSource.
+type TokenSourceFunc func(ctx context.Context) (Token, error)
+
+// Token calls f.
+func (f TokenSourceFunc) Token(ctx context.Context) (Token, error) { return f(ctx) }
+
+// StaticToken is a TokenSource that always returns the same token, as with
+// VAULT_TOKEN. It does not renew anything.
+func StaticToken(t Token) TokenSource { return staticToken{t} }
+
+type staticToken struct{ t Token }
+
+func (s staticToken) Token(context.Context) (Token, error) {
+	if s.t.IsZero() {
+		return Token{}, &ConfigError{Field: "token", Problem: "the token is empty", Hint: "set VAULT_TOKEN or pass a token"}
+	}
+	return s.t, nil
+}
+
+// AuthMethod logs in to Vault. Login receives a client without a token (it
+// carries the address, namespace and TLS settings) and returns what Vault
+// answered in its "auth" block. Each method lives in its own package under
+// auth/.
+type AuthMethod interface {
+	Login(ctx context.Context, c *Client) (*Auth, error)
+}
+
+// AuthMethodFunc adapts a function to AuthMethod.
+type AuthMethodFunc func(ctx context.Context, c *Client) (*Auth, error)
+
+// Login calls f.
+func (f AuthMethodFunc) Login(ctx context.Context, c *Client) (*Auth, error) { return f(ctx, c) }
+
+// Auth is the "auth" block of a login response or the data of a token lookup.
+type Auth struct {
+	ClientToken   Token             `json:"client_token"`
+	Accessor      string            `json:"accessor"`
+	Policies      []string          `json:"policies"`
+	TokenPolicies []string          `json:"token_policies"`
+	Metadata      map[string]string `json:"metadata"`
+	LeaseDuration int               `json:"lease_duration"`
+	Renewable     bool              `json:"renewable"`
+	EntityID      string            `json:"entity_id"`
+	TokenType     string            `json:"token_type"`
+	Orphan        bool              `json:"orphan"`
+}
+
+// TTL is the lease duration as a time.Duration.
+func (a *Auth) TTL() time.Duration { return time.Duration(a.LeaseDuration) * time.Second }

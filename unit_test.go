@@ -1,0 +1,225 @@
+package gdsvault
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		errs   []string
+		want   []error
+		not    []error
+	}{
+		{404, nil, []error{ErrNotFound}, []error{ErrPermissionDenied}},
+		{403, []string{"permission denied"}, []error{ErrPermissionDenied}, []error{ErrInvalidToken}},
+		{403, []string{"2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"}, []error{ErrInvalidToken}, []error{ErrPermissionDenied}},
+		{429, []string{"request path \"x\": rate limit quota exceeded"}, []error{ErrRateLimited}, nil},
+		{503, []string{"Vault is sealed"}, []error{ErrSealed, ErrUnavailable}, nil},
+		{503, []string{"standby"}, []error{ErrUnavailable}, []error{ErrSealed}},
+		{502, nil, []error{ErrUnavailable}, nil},
+		{504, nil, []error{ErrUnavailable}, nil},
+		{500, []string{"internal error"}, []error{ErrInternal}, []error{ErrUnavailable}},
+		{400, []string{"check-and-set parameter did not match the current version"}, []error{ErrCASMismatch, ErrBadRequest}, nil},
+		{400, []string{"missing client token"}, []error{ErrBadRequest}, []error{ErrCASMismatch}},
+	} {
+		e := &ResponseError{StatusCode: tc.status, Errors: tc.errs, Method: "GET", Path: "p"}
+		e.classify()
+		for _, w := range tc.want {
+			if !errors.Is(e, w) {
+				t.Errorf("%d %q: not %v", tc.status, tc.errs, w)
+			}
+		}
+		for _, n := range tc.not {
+			if errors.Is(e, n) {
+				t.Errorf("%d %q: unexpectedly %v", tc.status, tc.errs, n)
+			}
+		}
+		if e.Kind() != tc.want[0] {
+			t.Errorf("%d: Kind() = %v, want %v", tc.status, e.Kind(), tc.want[0])
+		}
+	}
+}
+
+func TestResponseErrorMessage(t *testing.T) {
+	e := &ResponseError{StatusCode: 403, Method: "GET", Path: "secret/data/x", Namespace: "ns1", Errors: []string{"permission denied"},
+		Hint: "the token's policies do not grant read on secret/data/x", sentToken: &[]Token{NewToken("hvs.SECRET")}[0]}
+	e.classify()
+	got := e.Error()
+	want := "vault: GET secret/data/x (namespace ns1): 403 permission denied: permission denied (hint: the token's policies do not grant read on secret/data/x)"
+	if got != want {
+		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+	for _, s := range []string{fmt.Sprintf("%v", e), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e), fmt.Sprintf("%#v", *e)} {
+		if strings.Contains(s, "hvs.SECRET") {
+			t.Errorf("printed error shows the token: %s", s)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"3": 3 * time.Second, " 10 ": 10 * time.Second, "-1": 0, "soon": 0,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
+	} {
+		if got := parseRetryAfter(in, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestEscapePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"secret/data/myapp/config": "secret/data/myapp/config",
+		"secret/data/my app":       "secret/data/my%20app",
+		"secret/data/a%b":          "secret/data/a%25b",
+		"auth/token/lookup-self":   "auth/token/lookup-self",
+	} {
+		if got := escapePath(in); got != want {
+			t.Errorf("escapePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNormalizePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"secret/data/myapp/config":   "secret/data/myapp/config",
+		"/secret/myapp/config/":      "secret/myapp/config",
+		" v1/secret/x ":              "secret/x",
+		"/v1/secret/x":               "secret/x",
+		"secret/ünïcode/ok":          "secret/ünïcode/ok",
+		"secret/with space/is fine ": "secret/with space/is fine",
+	} {
+		got, err := NormalizePath(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizePath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "/", "  ", "a//b", "a/./b", "a/../b", "..", "a/b?x=1", "a\x00b", "a\nb", "a#b", "\xff"} {
+		if _, err := NormalizePath(in); !errors.Is(err, ErrInvalidPath) {
+			t.Errorf("NormalizePath(%q) err = %v, want ErrInvalidPath", in, err)
+		}
+	}
+}
+
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"secret/data/myapp/config", "/a/b/", "a//b", "../x", "v1/x", "\x00", "a b/c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := NormalizePath(in)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPath) {
+				t.Fatalf("error %v is not ErrInvalidPath", err)
+			}
+			return
+		}
+		if p == "" || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
+			t.Fatalf("NormalizePath(%q) = %q: bad shape", in, p)
+		}
+		for _, seg := range strings.Split(p, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("NormalizePath(%q) = %q keeps a relative segment", in, p)
+			}
+		}
+		if again, err := NormalizePath(p); err != nil && !strings.HasPrefix(p, "v1/") || err == nil && again != p && !strings.HasPrefix(p, "v1/") {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", in, p, again, err)
+		}
+		if esc := escapePath(p); strings.ContainsAny(esc, " ?#") {
+			t.Fatalf("escapePath(%q) = %q keeps a character a URL path cannot hold", p, esc)
+		}
+	})
+}
+
+func TestTokenNeverPrints(t *testing.T) {
+	const v = "hvs.CAESIsupersecret"
+	tok := NewToken(v)
+	a := &Auth{ClientToken: tok, Accessor: "acc", Policies: []string{"default"}}
+	w := &WrapInfo{Token: tok}
+	j, _ := json.Marshal(a)
+	var logged bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&logged, nil))
+	l.Info("x", "token", tok, "auth", a, "wrap", w)
+	l.Info("y", slog.Any("token", tok))
+	outs := []string{
+		tok.String(), tok.GoString(), fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s %q %x %d", tok, tok, tok, tok, tok, tok, tok),
+		fmt.Sprintf("%v %+v %#v", a, a, *a), fmt.Sprintf("%+v %#v", w, *w), string(j), logged.String(),
+	}
+	for _, o := range outs {
+		if strings.Contains(o, v) || strings.Contains(o, "supersecret") {
+			t.Errorf("token leaked: %s", o)
+		}
+	}
+	if tok.Reveal() != v {
+		t.Error("Reveal lost the value")
+	}
+	var back Token
+	if err := json.Unmarshal([]byte(`"`+v+`"`), &back); err != nil || back.Reveal() != v {
+		t.Errorf("UnmarshalJSON: %v", err)
+	}
+	if NewToken("").String() != "" || !NewToken("").IsZero() {
+		t.Error("empty token")
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	s := &KVSecret{Mount: "secret", Path: "myapp/config", KVVersion: 2, Data: map[string]any{"db_pass": "secret123"},
+		VersionMetadata: &VersionMetadata{Version: 3}}
+	g := &Secret{Data: map[string]any{"password": "secret123"}, Auth: &Auth{ClientToken: NewToken("secret123")}}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("read", "secret", s, "generic", g)
+	for _, o := range []string{fmt.Sprint(s), fmt.Sprintf("%+v %#v %s", s, s, s), fmt.Sprint(g), fmt.Sprintf("%+v %#v", g, g), logged.String()} {
+		if strings.Contains(o, "secret123") {
+			t.Errorf("secret value printed: %s", o)
+		}
+		if !strings.Contains(o, "db_pass") && !strings.Contains(o, "password") {
+			t.Errorf("printed form should still name the keys: %s", o)
+		}
+	}
+}
+
+func TestNewValidation(t *testing.T) {
+	for name, tc := range map[string]struct {
+		opts  []Option
+		field string
+	}{
+		"empty address":      {[]Option{WithAddress("")}, "address"},
+		"no scheme":          {[]Option{WithAddress("vault.example.com:8200")}, "address"},
+		"ftp":                {[]Option{WithAddress("ftp://x")}, "address"},
+		"credentials in url": {[]Option{WithAddress("https://u:p@x")}, "address"},
+		"zero timeout":       {[]Option{WithTimeout(0)}, "timeout"},
+		"negative timeout":   {[]Option{WithTimeout(-time.Second)}, "timeout"},
+		"empty token":        {[]Option{WithToken(" ")}, "token"},
+		"nil logger":         {[]Option{WithLogger(nil)}, "logger"},
+		"tls and transport":  {[]Option{WithTLS(TLSConfig{}), WithTransport(http.DefaultTransport)}, "tls"},
+		"token and auth": {[]Option{WithToken("t"), WithAuth(AuthMethodFunc(func(_ context.Context, c *Client) (*Auth, error) {
+			return nil, nil
+		}))}, "auth"},
+	} {
+		_, err := New(tc.opts...)
+		var ce *ConfigError
+		if !errors.Is(err, ErrConfig) || !errors.As(err, &ce) || ce.Field != tc.field {
+			t.Errorf("%s: err = %v, want ConfigError on %s", name, err, tc.field)
+		}
+	}
+	// Several problems are reported together.
+	_, err := New(WithAddress("nope"), WithTimeout(0))
+	if err == nil || !strings.Contains(err.Error(), "address") || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("joined error = %v", err)
+	}
+	c, err := New(WithAddress("https://vault.example.com:8200/"))
+	if err != nil || c.Address() != "https://vault.example.com:8200" {
+		t.Errorf("address = %q, %v", c.Address(), err)
+	}
+}
