@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -115,6 +116,17 @@ func New(opts ...Option) (*Client, error) {
 	}
 	return c, nil
 }
+
+// String shows the address and namespace, never the token.
+func (c *Client) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return "gdsvault.Client{address=" + c.address + " namespace=" + c.namespace + "}"
+}
+
+// Format makes every fmt verb print String.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
 
 // Address is the Vault address the client talks to.
 func (c *Client) Address() string { return c.address }
@@ -323,7 +335,7 @@ func (c *Client) responseError(r *request, resp *http.Response) *ResponseError {
 			eb.Errors = []string{"answer is not Vault JSON (content type " + ct + ", " + strconv.Itoa(len(raw)) + " bytes): a proxy or load balancer may stand in front of Vault"}
 		}
 	}
-	re.Errors, re.Warnings, re.data = eb.Errors, eb.Warnings, eb.Data
+	re.Errors, re.Warnings, re.data = flattenErrors(eb.Errors), eb.Warnings, eb.Data
 	re.classify()
 	switch {
 	case errors.Is(re, ErrSealed):
@@ -334,6 +346,24 @@ func (c *Client) responseError(r *request, resp *http.Response) *ResponseError {
 		re.Hint = "Vault's rate limit quota was reached; slow down or raise the quota"
 	}
 	return re
+}
+
+// flattenErrors splits Vault's multi-error texts ("2 errors occurred:\n\t*
+// a\n\t* b\n\n") into one message each.
+func flattenErrors(errs []string) []string {
+	var out []string
+	for _, e := range errs {
+		if !strings.Contains(e, "\n\t* ") {
+			out = append(out, strings.TrimSpace(e))
+			continue
+		}
+		for _, line := range strings.Split(e, "\n") {
+			if m, ok := strings.CutPrefix(strings.TrimSpace(line), "* "); ok {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // refineDenied tells an invalid token from a policy denial after a 403: a

@@ -160,7 +160,10 @@ func TestKVv1(t *testing.T) {
 	for name, err := range map[string]error{
 		"version": func() error { _, err := kv.Get(ctx(t), mount+"/app/db", gdsvault.Version(2)); return err }(),
 		"patch":   func() error { _, err := kv.Patch(ctx(t), mount+"/app/db", map[string]any{"a": "b"}); return err }(),
-		"cas":     func() error { _, err := kv.Put(ctx(t), mount+"/app/db", map[string]any{"a": "b"}, gdsvault.CAS(1)); return err }(),
+		"cas": func() error {
+			_, err := kv.Put(ctx(t), mount+"/app/db", map[string]any{"a": "b"}, gdsvault.CAS(1))
+			return err
+		}(),
 		"destroy": kv.Destroy(ctx(t), mount+"/app/db", 1),
 		"meta":    func() error { _, err := kv.Metadata(ctx(t), mount+"/app/db"); return err }(),
 	} {

@@ -51,7 +51,7 @@ func (s *loginSource) Token(ctx context.Context) (Token, error) {
 func (s *loginSource) invalidate(t Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.auth != nil && s.auth.ClientToken == t {
+	if s.auth != nil && s.auth.ClientToken.Equal(t) {
 		s.auth = nil
 	}
 }

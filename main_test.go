@@ -24,6 +24,13 @@ func TestMain(m *testing.M) {
 		os.Setenv("VAULT_ADDR", s.Addr)
 		os.Setenv("VAULT_TOKEN", s.RootToken)
 		os.Setenv("HOME", s.Dir)
+		// The seed's lab secret.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := s.Do(ctx, "POST", "secret/data/myapp/config", map[string]any{"data": map[string]any{
+			"db_host": "postgres.example.com", "db_user": "myapp", "db_pass": "secret123"}}); err != nil {
+			panic(err)
+		}
 	}))
 }
 

@@ -35,10 +35,10 @@ func (e *PathError) Is(target error) bool { return target == ErrInvalidPath }
 // segments, control characters.
 func NormalizePath(p string) (string, error) {
 	orig := p
-	p = strings.TrimSpace(p)
-	p = strings.Trim(p, "/")
+	edge := func(r rune) bool { return r == '/' || unicode.IsSpace(r) }
+	p = strings.TrimFunc(p, edge)
 	if strings.HasPrefix(p, "v1/") {
-		p = p[len("v1/"):]
+		p = strings.TrimFunc(p[len("v1/"):], edge)
 	}
 	if p == "" {
 		return "", &PathError{Path: orig, Problem: "is empty", Hint: "give a path such as secret/myapp/config"}

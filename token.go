@@ -16,24 +16,39 @@ const redacted = "[redacted]"
 // GoString, Format, LogValue and JSON forms print "[redacted]". Call Reveal to
 // get the value when you mean to.
 //
-// The zero Token is empty.
+// The zero Token is empty. The value sits behind a pointer so that even a
+// struct that holds a Token in an unexported field prints only an address.
+// Compare tokens with Equal.
 type Token struct {
-	value string
+	p *string
 }
 
 // NewToken wraps a credential string.
-func NewToken(value string) Token { return Token{value: value} }
+func NewToken(value string) Token {
+	if value == "" {
+		return Token{}
+	}
+	return Token{p: &value}
+}
 
 // Reveal returns the credential itself. Use it only where the value must
 // leave the program (an HTTP header, a file the user asked for).
-func (t Token) Reveal() string { return t.value }
+func (t Token) Reveal() string {
+	if t.p == nil {
+		return ""
+	}
+	return *t.p
+}
 
 // IsZero reports whether the token is empty.
-func (t Token) IsZero() bool { return t.value == "" }
+func (t Token) IsZero() bool { return t.p == nil || *t.p == "" }
+
+// Equal reports whether two tokens hold the same value.
+func (t Token) Equal(u Token) bool { return t.Reveal() == u.Reveal() }
 
 // String returns "[redacted]" (or "" for an empty token).
 func (t Token) String() string {
-	if t.value == "" {
+	if t.IsZero() {
 		return ""
 	}
 	return redacted
@@ -61,14 +76,14 @@ func (t Token) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
 // straight into a Token.
 func (t *Token) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
-		t.value = ""
+		*t = Token{}
 		return nil
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("token: expected a JSON string")
 	}
-	t.value = s
+	*t = NewToken(s)
 	return nil
 }
 

@@ -32,6 +32,7 @@ func TestClassify(t *testing.T) {
 		{400, []string{"check-and-set parameter did not match the current version"}, []error{ErrCASMismatch, ErrBadRequest}, nil},
 		{400, []string{"missing client token"}, []error{ErrBadRequest}, []error{ErrCASMismatch}},
 	} {
+		tc.errs = flattenErrors(tc.errs)
 		e := &ResponseError{StatusCode: tc.status, Errors: tc.errs, Method: "GET", Path: "p"}
 		e.classify()
 		for _, w := range tc.want {
@@ -221,5 +222,12 @@ func TestNewValidation(t *testing.T) {
 	c, err := New(WithAddress("https://vault.example.com:8200/"))
 	if err != nil || c.Address() != "https://vault.example.com:8200" {
 		t.Errorf("address = %q, %v", c.Address(), err)
+	}
+}
+
+func TestFlattenErrors(t *testing.T) {
+	got := flattenErrors([]string{"2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n", " plain "})
+	if strings.Join(got, "|") != "permission denied|invalid token|plain" {
+		t.Errorf("flattenErrors = %q", got)
 	}
 }

@@ -140,8 +140,6 @@ func hint(err error) string {
 	switch {
 	case errors.Is(err, gdsvault.ErrConnection):
 		return "is Vault running and reachable? check VAULT_ADDR (and VAULT_CACERT for TLS)"
-	case errors.Is(err, gdsvault.ErrInvalidToken):
-		return "set VAULT_TOKEN to a valid token, or log in again"
 	}
 	return ""
 }
