@@ -501,8 +501,12 @@ func (c *Client) mountFor(ctx context.Context, p string) (mountInfo, error) {
 			Options map[string]string `json:"options"`
 		} `json:"data"`
 	}
-	err := c.do(ctx, &request{method: http.MethodGet, path: "sys/internal/ui/mounts/" + p}, &s)
+	lookup := "sys/internal/ui/mounts/" + p
+	err := c.do(ctx, &request{method: http.MethodGet, path: lookup}, &s)
 	var re *ResponseError
+	if err != nil && (!errors.As(err, &re) || re.Path != lookup) {
+		return mountInfo{}, err // not the lookup's answer (a failed login, say)
+	}
 	switch {
 	case err == nil:
 	case errors.As(err, &re) && re.StatusCode == http.StatusForbidden && !errors.Is(err, ErrInvalidToken):

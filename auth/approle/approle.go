@@ -1,0 +1,204 @@
+// Package approle logs in with Vault's AppRole auth method: a role ID and a
+// secret ID, each a fixed value or a file re-read at every login, or a
+// response-wrapped secret ID that is checked and unwrapped once.
+//
+// The seed's AppRole examples in Go:
+//
+//	m, err := approle.New(
+//		gdsvault.CredentialValue(os.Getenv("VAULT_ROLE_ID")),
+//		gdsvault.CredentialFile("/run/secrets/secret-id"),   // or CredentialValue
+//		approle.WithMountPath("approle"),                    // the seed's auth_mount_path
+//	)
+//	client, err := gdsvault.New(gdsvault.WithAddress(addr), gdsvault.WithAuth(m))
+//
+// and with a wrapped secret ID (the seed's VAULT_WRAPPED_SECRET_ID):
+//
+//	m, err := approle.New(roleID, gdsvault.Credential{},
+//		approle.WithWrappedSecretID(gdsvault.CredentialValue(os.Getenv("VAULT_WRAPPED_SECRET_ID"))),
+//		approle.WithRoleName("myapp"))
+package approle
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/gdsvault/gdsvault"
+)
+
+// DefaultMountPath is where AppRole is mounted unless WithMountPath says otherwise.
+const DefaultMountPath = "approle"
+
+// Method logs in with AppRole. It is safe for concurrent use.
+type Method struct {
+	roleID       gdsvault.Credential
+	secretID     gdsvault.Credential
+	wrapped      gdsvault.Credential
+	mount        string
+	roleName     string
+	wrappingPath string
+	noSecretID   bool
+
+	mu        sync.Mutex
+	unwrapped gdsvault.Token // the secret ID from the wrapping token, once unwrapped
+	lastOK    gdsvault.Token // the last secret ID that logged in
+}
+
+// Option configures a Method.
+type Option func(*Method) error
+
+// WithMountPath sets the AppRole mount (default "approle").
+func WithMountPath(p string) Option {
+	return func(m *Method) error {
+		p = strings.Trim(strings.TrimSpace(p), "/")
+		p = strings.TrimPrefix(p, "auth/")
+		if p == "" {
+			return &gdsvault.ConfigError{Field: "approle mount path", Problem: "is empty", Hint: "omit it for the default \"approle\""}
+		}
+		m.mount = p
+		return nil
+	}
+}
+
+// WithWrappedSecretID takes the secret ID from a response-wrapping token
+// instead (VAULT_WRAPPED_SECRET_ID). The token is looked up, its creation
+// path checked, and unwrapped once, at the first login.
+func WithWrappedSecretID(wrappingToken gdsvault.Credential) Option {
+	return func(m *Method) error {
+		if wrappingToken.IsZero() {
+			return &gdsvault.ConfigError{Field: "wrapped secret ID", Problem: "is empty", Hint: "set VAULT_WRAPPED_SECRET_ID"}
+		}
+		m.wrapped = wrappingToken
+		return nil
+	}
+}
+
+// WithRoleName names the role, so that a wrapped secret ID must have been
+// created at exactly auth/<mount>/role/<name>/secret-id.
+func WithRoleName(name string) Option {
+	return func(m *Method) error { m.roleName = strings.TrimSpace(name); return nil }
+}
+
+// WithWrappingPath sets the path.Match pattern a wrapping token's creation
+// path must match (default auth/<mount>/role/<name or *>/secret-id).
+func WithWrappingPath(pattern string) Option {
+	return func(m *Method) error { m.wrappingPath = pattern; return nil }
+}
+
+// WithoutSecretID is for roles created with bind_secret_id=false.
+func WithoutSecretID() Option { return func(m *Method) error { m.noSecretID = true; return nil } }
+
+// New returns an AppRole method. secretID may be empty when
+// WithWrappedSecretID or WithoutSecretID is given.
+func New(roleID, secretID gdsvault.Credential, opts ...Option) (*Method, error) {
+	m := &Method{roleID: roleID, secretID: secretID, mount: DefaultMountPath}
+	var errs []error
+	for _, o := range opts {
+		if err := o(m); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if roleID.IsZero() {
+		errs = append(errs, &gdsvault.ConfigError{Field: "role ID", Problem: "is not set",
+			Hint: "set VAULT_ROLE_ID (read it with `vault read auth/approle/role/<role>/role-id`)"})
+	}
+	n := 0
+	for _, set := range []bool{!secretID.IsZero(), !m.wrapped.IsZero(), m.noSecretID} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		errs = append(errs, &gdsvault.ConfigError{Field: "secret ID", Problem: "is not set",
+			Hint: "set VAULT_SECRET_ID, VAULT_SECRET_ID_FILE or VAULT_WRAPPED_SECRET_ID"})
+	case n > 1:
+		errs = append(errs, &gdsvault.ConfigError{Field: "secret ID", Problem: "more than one of secret ID, wrapped secret ID and WithoutSecretID is set",
+			Hint: "give exactly one"})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if m.wrappingPath == "" {
+		role := m.roleName
+		if role == "" {
+			role = "*"
+		}
+		m.wrappingPath = "auth/" + m.mount + "/role/" + role + "/secret-id"
+	}
+	return m, nil
+}
+
+// String names the mount and credential sources, never their values.
+func (m *Method) String() string {
+	s := "approle(mount=" + m.mount + ", role_id=" + m.roleID.String()
+	switch {
+	case !m.wrapped.IsZero():
+		s += ", secret_id=wrapped " + m.wrapped.String()
+	case m.noSecretID:
+		s += ", no secret_id"
+	default:
+		s += ", secret_id=" + m.secretID.String()
+	}
+	return s + ")"
+}
+
+// MountPath is the AppRole mount.
+func (m *Method) MountPath() string { return m.mount }
+
+// Login logs in. A wrapped secret ID is unwrapped at the first call and kept
+// in memory for later logins; a refused wrapping token is
+// gdsvault.ErrWrappingTampered. A secret ID that logged in before and is now
+// refused is reported as probably used up or expired.
+func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
+	roleID, err := m.roleID.Load()
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"role_id": roleID.Reveal()}
+	var secretID gdsvault.Token
+	if !m.noSecretID {
+		if secretID, err = m.loadSecretID(ctx, c); err != nil {
+			return nil, err
+		}
+		body["secret_id"] = secretID.Reveal()
+	}
+	a, err := c.Login(ctx, "auth/"+m.mount+"/login", body)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		var re *gdsvault.ResponseError
+		if !m.lastOK.IsZero() && m.lastOK.Equal(secretID) && errors.Is(err, gdsvault.ErrAuthFailed) && errors.As(err, &re) {
+			re.Hint = "this secret ID logged in before and is now refused: it is used up (secret_id_num_uses) or expired (secret_id_ttl); deliver a new one"
+		}
+		return nil, err
+	}
+	m.lastOK = secretID
+	return a, nil
+}
+
+func (m *Method) loadSecretID(ctx context.Context, c *gdsvault.Client) (gdsvault.Token, error) {
+	if m.wrapped.IsZero() {
+		return m.secretID.Load()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.unwrapped.IsZero() {
+		return m.unwrapped, nil
+	}
+	wt, err := m.wrapped.Load()
+	if err != nil {
+		return gdsvault.Token{}, err
+	}
+	s, err := c.Unwrap(ctx, wt, m.wrappingPath)
+	if err != nil {
+		return gdsvault.Token{}, err
+	}
+	id, _ := s.Data["secret_id"].(string)
+	if id == "" {
+		return gdsvault.Token{}, &gdsvault.WrappingError{Reason: "the wrapped answer holds no secret_id", Expected: m.wrappingPath}
+	}
+	m.unwrapped = gdsvault.NewToken(id)
+	return m.unwrapped, nil
+}
