@@ -112,7 +112,7 @@ func New(opts ...Option) (*Client, error) {
 		c.logger.Warn("vault TLS certificate verification is disabled (skip-verify): use only for development", "address", c.address)
 	}
 	if s.auth != nil {
-		c.tokens = newLoginSource(c, s.auth)
+		c.tokens = newTokenManager(c, s.auth, &s)
 	}
 	return c, nil
 }
@@ -146,6 +146,20 @@ func (c *Client) withoutToken() *Client {
 	cp := *c
 	cp.tokens = nil
 	return &cp
+}
+
+// Authenticate logs in now (when the client has an auth method and holds no
+// valid token) instead of at the first request, so that a program can fail
+// fast at start-up.
+func (c *Client) Authenticate(ctx context.Context) error {
+	if c.tokens == nil {
+		return &ConfigError{Field: "auth", Problem: "the client has no token and no auth method", Hint: "use WithToken or WithAuth"}
+	}
+	if a, ok := c.tokens.(interface{ authenticate(context.Context) error }); ok {
+		return a.authenticate(ctx)
+	}
+	_, err := c.tokens.Token(ctx)
+	return err
 }
 
 // Close stops what the client runs in the background, revokes the token it

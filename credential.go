@@ -82,10 +82,17 @@ func (c *Client) Login(ctx context.Context, path string, body map[string]any) (*
 	if err := c.do(ctx, &request{method: http.MethodPost, path: p, body: body, noToken: true}, &s); err != nil {
 		var re *ResponseError
 		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 && re.StatusCode != http.StatusTooManyRequests {
-			re.kinds = append([]error{ErrAuthFailed}, re.kinds...)
-			if re.Hint == "" {
-				re.Hint = "check the credentials, the role and the auth mount path (" + mountOf(p) + ")"
+			// A login carries no Vault token: a 403 here is about the
+			// credentials, not an invalid token or a policy.
+			kinds := []error{ErrAuthFailed}
+			for _, k := range re.kinds {
+				if k != ErrInvalidToken && k != ErrPermissionDenied {
+					kinds = append(kinds, k)
+				}
 			}
+			re.kinds = kinds
+			re.Capabilities = nil
+			re.Hint = "check the credentials, the role and the auth mount path (" + mountOf(p) + ")"
 		}
 		return nil, err
 	}

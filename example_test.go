@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault"
-	"github.com/gdsvault/gdsvault/config"
+	"github.com/gdsvault/gdsvault/auth"
 )
 
 // The seed's "Using environment variables": VAULT_ADDR and VAULT_TOKEN are
 // read by an explicit call, then the secret is read by its API path.
 func Example() {
 	ctx := context.Background()
-	client, err := config.NewClient(os.LookupEnv)
+	client, err := auth.FromEnv(os.LookupEnv)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func ExampleNew() {
 // Errors are matched with errors.Is; a 404 is an error, never a nil secret.
 func ExampleKV_Get_notFound() {
 	ctx := context.Background()
-	client, err := config.NewClient(os.LookupEnv)
+	client, err := auth.FromEnv(os.LookupEnv)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func ExampleKV_Get_notFound() {
 // Write a new version with check-and-set, then read an older one.
 func ExampleKV_Put() {
 	ctx := context.Background()
-	client, err := config.NewClient(os.LookupEnv)
+	client, err := auth.FromEnv(os.LookupEnv)
 	if err != nil {
 		log.Fatal(err)
 	}

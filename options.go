@@ -31,6 +31,8 @@ type settings struct {
 	transport  http.RoundTripper
 	logger     *slog.Logger
 	userAgent  string
+	events     func(Event)
+	revoke     *bool
 }
 
 // WithAddress sets Vault's address, such as "https://vault.example.com:8200".

@@ -118,6 +118,8 @@ func (c *Client) Unwrap(ctx context.Context, wrapping Token, expectedPath string
 
 // LookupToken looks a token up (auth/token/lookup-self, carrying that token)
 // and returns what Vault knows about it: TTL, renewability, policies, type.
+// An invalid token is ErrInvalidToken (and ErrAuthFailed); a valid token
+// whose policies forbid lookup-self is ErrPermissionDenied.
 func (c *Client) LookupToken(ctx context.Context, tok Token) (*Auth, error) {
 	if tok.IsZero() {
 		return nil, &ConfigError{Field: "token", Problem: "is empty", Hint: "set VAULT_TOKEN or log in"}
@@ -136,9 +138,8 @@ func (c *Client) LookupToken(ctx context.Context, tok Token) (*Auth, error) {
 	}
 	if err := c.do(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", token: tok, noRefine: true}, &s); err != nil {
 		var re *ResponseError
-		if errors.As(err, &re) && re.StatusCode == http.StatusForbidden {
+		if errors.As(err, &re) && errors.Is(re, ErrInvalidToken) {
 			re.setKind(ErrInvalidToken, ErrAuthFailed)
-			re.Hint = "the token is invalid (expired, revoked or unknown to this Vault): log in again or set a fresh VAULT_TOKEN"
 		}
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,14 +64,19 @@ func TestFromEnvErrorsTogether(t *testing.T) {
 	}
 }
 
-func TestNewClientTokenNeverInErrors(t *testing.T) {
-	_, err := NewClient(env(map[string]string{"VAULT_ADDR": "not a url", "VAULT_TOKEN": "hvs.secret-value"}))
+func TestOptionsBuildAClient(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"VAULT_ADDR": "not a url", "VAULT_TOKEN": "hvs.secret-value"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = gdsvault.New(c.Options()...)
 	if err == nil || strings.Contains(err.Error(), "hvs.secret-value") || !strings.Contains(err.Error(), "address") {
 		t.Errorf("err = %v", err)
 	}
-	c, err := NewClient(env(map[string]string{"VAULT_ADDR": "http://127.0.0.1:8200/", "VAULT_NAMESPACE": "/team/"}))
-	if err != nil || c.Address() != "http://127.0.0.1:8200" || c.Namespace() != "team" {
-		t.Errorf("client %v %v", c, err)
+	c, _ = FromEnv(env(map[string]string{"VAULT_ADDR": "http://127.0.0.1:8200/", "VAULT_NAMESPACE": "/team/"}))
+	cl, err := gdsvault.New(c.Options()...)
+	if err != nil || cl.Address() != "http://127.0.0.1:8200" || cl.Namespace() != "team" {
+		t.Errorf("client %v %v", cl, err)
 	}
 }
 
@@ -96,5 +102,8 @@ func FuzzFromEnv(f *testing.F) {
 			t.Fatalf("accepted a negative value: %+v", c)
 		}
 		_, _ = gdsvault.New(c.Options()...)
+		if strings.Contains(fmt.Sprintf("%+v %#v", c, c), "another-token-value") {
+			t.Fatal("config prints the token")
+		}
 	})
 }

@@ -57,6 +57,12 @@ done
 
 v() { HOME="$WORK" "$VAULT_BIN" "$@"; }
 
+echo "== Building the example programs"
+for ex in token_auth approle_auth vault_config wrapped_secret_id; do
+  go build -o "$WORK/bin/$ex" "./examples/$ex"
+done
+ex() { "$WORK/bin/$1"; }
+
 echo "== Lab setup (the seed's commands)"
 if ! out=$(v secrets enable -path=secret kv-v2 2>&1); then
   echo "   vault secrets enable -path=secret kv-v2: already mounted (dev mode mounts secret/ as KV v2)"
@@ -81,8 +87,40 @@ echo "\$ gdsvault get -field db_host secret/data/myapp/config"
 "$GDSVAULT" get -field db_host secret/data/myapp/config
 echo "\$ gdsvault get secret/myapp/config"
 "$GDSVAULT" get secret/myapp/config | sed 's/secret123/[the db_pass value]/'
-echo "\$ go run ./examples/token_auth"
-go run ./examples/token_auth
+echo "\$ token_auth"
+ex token_auth
 
 echo
-echo "== Demo finished: the secret was read through token authentication from a real Vault."
+echo "== Exercise 2: AppRole authentication"
+ROLE_ID=$(v read -field=role_id auth/approle/role/myapp/role-id)
+SECRET_ID=$(v write -f -field=secret_id auth/approle/role/myapp/secret-id)
+export ROLE_ID SECRET_ID
+echo "Role ID: $ROLE_ID"
+echo "Secret ID: [${#SECRET_ID} characters, not printed]"
+echo "\$ approle_auth"
+(unset VAULT_TOKEN; ex approle_auth)
+echo "\$ VAULT_AUTH_METHOD=approle gdsvault login -format table   # shows policies and TTL, not the token"
+(unset VAULT_TOKEN; VAULT_AUTH_METHOD=approle VAULT_ROLE_ID=$ROLE_ID VAULT_SECRET_ID=$SECRET_ID "$GDSVAULT" login | grep -E 'method|policies|ttl|renewable')
+
+echo
+echo "== Exercise 3: environment-based configuration (same program, two methods)"
+echo "\$ VAULT_AUTH_METHOD=token VAULT_TOKEN=root vault_config"
+VAULT_AUTH_METHOD=token VAULT_TOKEN=root ex vault_config
+echo "\$ VAULT_AUTH_METHOD=approle vault_config"
+(unset VAULT_TOKEN; VAULT_AUTH_METHOD=approle VAULT_ROLE_ID=$ROLE_ID VAULT_SECRET_ID=$SECRET_ID ex vault_config)
+
+echo
+echo "== Secure secret ID delivery: a response-wrapped secret ID"
+WRAPPED=$(v write -wrap-ttl=60s -f -field=wrapping_token auth/approle/role/myapp/secret-id)
+echo "\$ VAULT_WRAPPED_SECRET_ID=<wrapping token> wrapped_secret_id"
+(unset VAULT_TOKEN; VAULT_ROLE_ID=$ROLE_ID VAULT_WRAPPED_SECRET_ID=$WRAPPED ex wrapped_secret_id)
+echo "\$ # the same wrapping token again, as an attacker who intercepted it would find it:"
+set +e
+(unset VAULT_TOKEN; VAULT_ROLE_ID=$ROLE_ID VAULT_WRAPPED_SECRET_ID=$WRAPPED ex wrapped_secret_id)
+code=$?
+set -e
+[ "$code" = 5 ] || { echo "demo: a used wrapping token was not refused (exit $code)" >&2; exit 1; }
+echo "   -> refused with exit code 5, as it must be"
+
+echo
+echo "== Demo finished: token, AppRole, environment-based and wrapped-secret-ID logins against a real Vault."

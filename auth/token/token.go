@@ -10,6 +10,7 @@ package token
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gdsvault/gdsvault"
 )
@@ -34,7 +35,13 @@ func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth,
 	if err != nil {
 		return nil, err
 	}
-	return c.LookupToken(ctx, t)
+	a, err := c.LookupToken(ctx, t)
+	if err != nil && errors.Is(err, gdsvault.ErrPermissionDenied) && !errors.Is(err, gdsvault.ErrInvalidToken) {
+		// A valid token without the default policy may not look itself
+		// up: use it with an unknown TTL.
+		return &gdsvault.Auth{ClientToken: t}, nil
+	}
+	return a, err
 }
 
 // Reobtainable reports whether a later Login can return a new token (only

@@ -52,6 +52,15 @@ func TestTokenLogin(t *testing.T) {
 		t.Fatalf("file not re-read: %v", err)
 	}
 
+	// A token without the default policy cannot look itself up, and still works.
+	pol := vault.UniqueName("pol")
+	vault.WritePolicy(t, pol, `path "secret/data/*" { capabilities = ["read"] }`)
+	bare := vault.CreateToken(t, map[string]any{"policies": []string{pol}, "no_default_policy": true})
+	bm, _ := token.New(gdsvault.CredentialValue(bare))
+	if a, err := bm.Login(ctx, c); err != nil || a.ClientToken.Reveal() != bare || a.LeaseDuration != 0 {
+		t.Errorf("token without lookup-self: %+v, %v", a, err)
+	}
+
 	// A revoked token fails as invalid, without showing itself.
 	vault.Must(t, http.MethodPost, "auth/token/revoke", map[string]any{"token": tok})
 	_, err = m.Login(ctx, c)

@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/gdsvault/gdsvault/config"
+	"github.com/gdsvault/gdsvault/auth"
 )
 
 func main() {
@@ -27,7 +27,7 @@ func run() error {
 
 	// The seed's `with VaultClient() as client:` — the environment is read
 	// here, explicitly, and Close runs when we are done.
-	client, err := config.NewClient(os.LookupEnv)
+	client, err := auth.FromEnv(os.LookupEnv)
 	if err != nil {
 		return err
 	}

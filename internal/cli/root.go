@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth"
 	"github.com/gdsvault/gdsvault/config"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -23,6 +25,7 @@ const (
 	ExitUsage    = 2 // wrong command line
 	ExitNotFound = 3 // nothing at that path (or the version is deleted/destroyed)
 	ExitDenied   = 4 // permission denied, invalid token or failed login
+	ExitTampered = 5 // a response-wrapping token failed its checks: possible interception
 )
 
 // Streams are the command's standard input, output and error.
@@ -34,15 +37,19 @@ type Streams struct {
 
 // globals are the flags every command has.
 type globals struct {
-	streams   Streams
-	lookup    config.LookupFunc
-	address   string
-	namespace string
+	streams    Streams
+	lookup     config.LookupFunc
+	address    string
+	namespace  string
+	configFile string
+	env        string
+	method     string
+	verbose    bool
 }
 
-// client builds a client from the environment and the global flags.
-func (g *globals) client() (*gdsvault.Client, error) {
-	cfg, err := config.FromEnv(g.lookup)
+// config loads the YAML file (when given), the environment and the global flags.
+func (g *globals) config() (*config.Config, error) {
+	cfg, err := config.Load(config.Source{Lookup: g.lookup, File: g.configFile, Environment: g.env})
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +59,33 @@ func (g *globals) client() (*gdsvault.Client, error) {
 	if g.namespace != "" {
 		cfg.Namespace = g.namespace
 	}
-	return gdsvault.New(cfg.Options()...)
+	if g.method != "" {
+		cfg.AuthMethod = strings.ToLower(g.method)
+	}
+	return cfg, nil
+}
+
+// client builds a client that logs in with the method auth.Detect picks.
+func (g *globals) client() (*gdsvault.Client, error) {
+	cfg, err := g.config()
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := auth.NewClient(cfg, g.clientOptions(cfg))
+	return c, err
+}
+
+// clientOptions gives the client the CLI's logger: quiet unless --verbose,
+// since errors are reported once, on stderr, by Main.
+func (g *globals) clientOptions(cfg *config.Config) []gdsvault.Option {
+	level := slog.LevelError
+	if g.verbose {
+		level = slog.LevelDebug
+	}
+	if cfg.TLS.Insecure {
+		fmt.Fprintln(g.streams.Err, "gdsvault: warning: TLS certificate verification is disabled (VAULT_SKIP_VERIFY): use only for development")
+	}
+	return []gdsvault.Option{gdsvault.WithLogger(slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: level})))}
 }
 
 type usageError struct{ err error }
@@ -80,7 +113,11 @@ func NewRoot(g *globals) *cobra.Command {
 		Long: `gdsvault reads and writes Vault secrets with the VAULT_* environment the vault CLI uses
 (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_NAMESPACE, VAULT_CACERT, ...).
 
-Exit codes: 0 success, 1 error, 2 usage error, 3 not found, 4 permission denied or invalid token.`,
+The auth method is VAULT_AUTH_METHOD (or --method), else the first that fits: Kubernetes in a
+pod, cloud IAM when a cloud role is set, AppRole when its credentials are set, then the token.
+
+Exit codes: 0 success, 1 error, 2 usage error, 3 not found, 4 permission denied, invalid token
+or failed login, 5 response-wrapping token refused (possible interception).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -89,8 +126,12 @@ Exit codes: 0 success, 1 error, 2 usage error, 3 not found, 4 permission denied 
 	root.SetErr(g.streams.Err)
 	root.PersistentFlags().StringVar(&g.address, "address", "", "Vault address (overrides VAULT_ADDR)")
 	root.PersistentFlags().StringVar(&g.namespace, "namespace", "", "Vault namespace (overrides VAULT_NAMESPACE)")
+	root.PersistentFlags().StringVar(&g.configFile, "config", "", "YAML file with one section per environment (default $GDSVAULT_CONFIG)")
+	root.PersistentFlags().StringVarP(&g.env, "env", "e", "", "section of the YAML file to use (default $ENVIRONMENT, then development)")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log requests and token events to stderr (never tokens or secret values)")
+	root.PersistentFlags().StringVar(&g.method, "method", "", "auth method (overrides VAULT_AUTH_METHOD): "+strings.Join(config.Methods, ", "))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g))
+	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g), newLoginCmd(g), newUnwrapCmd(g))
 	return root
 }
 
@@ -120,6 +161,8 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue), isCobraUsage(err):
 		return ExitUsage
+	case errors.Is(err, gdsvault.ErrWrappingTampered):
+		return ExitTampered
 	case errors.Is(err, gdsvault.ErrNotFound):
 		return ExitNotFound
 	case errors.Is(err, gdsvault.ErrPermissionDenied), errors.Is(err, gdsvault.ErrInvalidToken), errors.Is(err, gdsvault.ErrAuthFailed):

@@ -1,0 +1,33 @@
+package aws
+
+import (
+	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/config"
+)
+
+// FromConfig builds the method from a gdsvault configuration
+// (VAULT_AWS_ROLE, VAULT_AUTH_MOUNT, AWS_REGION, VAULT_AWS_HEADER_VALUE,
+// VAULT_AWS_STS_ENDPOINT). Pass it to auth.WithAWS so that auth.Detect can
+// choose AWS:
+//
+//	client, _, err := auth.NewClient(cfg, nil, auth.WithAWS(awsauth.FromConfig))
+func FromConfig(cfg *config.Config) (gdsvault.AuthMethod, error) {
+	var opts []Option
+	if cfg.AuthMount != "" {
+		opts = append(opts, WithMountPath(cfg.AuthMount))
+	}
+	if cfg.AWS.Region != "" {
+		opts = append(opts, WithRegion(cfg.AWS.Region))
+	}
+	if cfg.AWS.ServerIDHeader != "" {
+		opts = append(opts, WithServerIDHeader(cfg.AWS.ServerIDHeader))
+	}
+	if cfg.AWS.STSEndpoint != "" {
+		opts = append(opts, WithSTSEndpoint(cfg.AWS.STSEndpoint))
+	}
+	m, err := New(cfg.Role.AWS, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}

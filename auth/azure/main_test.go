@@ -1,0 +1,109 @@
+package azure_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/vaulttest"
+)
+
+// vault is the real dev server shared by this package's tests; each test
+// enables its own azure mount.
+var vault *vaulttest.Server
+
+func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
+
+const (
+	tenantID       = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	subscriptionID = "0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"
+	resourceGroup  = "rg-vault-test"
+)
+
+func ctxT(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newClient is a tokenless client for addr (the recording proxy).
+func newClient(t testing.TB, addr string, opts ...gdsvault.Option) *gdsvault.Client {
+	t.Helper()
+	c, err := gdsvault.New(append([]gdsvault.Option{gdsvault.WithAddress(addr)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
+// azureMount enables the azure auth method on a fresh mount, configured with
+// a tenant and the default resource (Vault accepts both without asking
+// Azure), and creates role there.
+func azureMount(t testing.TB, role map[string]any) (mount, roleName string) {
+	t.Helper()
+	mount = vault.UniqueName("azure")
+	vault.EnableAuth(t, mount, "azure")
+	vault.Must(t, http.MethodPost, "auth/"+mount+"/config", map[string]any{"tenant_id": tenantID, "resource": "https://management.azure.com/"})
+	roleName = vault.UniqueName("role")
+	vault.Must(t, http.MethodPost, "auth/"+mount+"/role/"+roleName, role)
+	return mount, roleName
+}
+
+// assertNoSecret fails when text holds any of the secrets, or the
+// signature part of a JWT among them.
+func assertNoSecret(t testing.TB, what, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(text, s) {
+			t.Errorf("%s holds a secret: %s", what, text)
+		}
+		if i := strings.LastIndexByte(s, '.'); i > 0 && len(s)-i > 20 && strings.Contains(text, s[i+1:]) {
+			t.Errorf("%s holds a JWT signature: %s", what, text)
+		}
+	}
+}
+
+// assertLogin checks one login request the real Vault received: path, the
+// exact JSON body, no client token, the namespace header.
+func assertLogin(t testing.TB, e exchange, mount string, body map[string]any, namespace string) {
+	t.Helper()
+	if e.Method != http.MethodPost && e.Method != http.MethodPut {
+		t.Errorf("login method = %s", e.Method)
+	}
+	if want := "/v1/auth/" + mount + "/login"; e.Path != want {
+		t.Errorf("login path = %s, want %s", e.Path, want)
+	}
+	if !reflect.DeepEqual(e.Body, body) {
+		t.Errorf("login body = %v\nwant %v", redactJWT(e.Body), redactJWT(body))
+	}
+	if v := e.Header.Values("X-Vault-Token"); len(v) != 0 {
+		t.Errorf("the login carried a client token header")
+	}
+	if got := e.Header.Get("X-Vault-Namespace"); got != namespace {
+		t.Errorf("X-Vault-Namespace = %q, want %q", got, namespace)
+	}
+	if got := e.Header.Get("Content-Type"); got != "application/json" {
+		t.Errorf("Content-Type = %q", got)
+	}
+}
+
+func redactJWT(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if s, ok := v.(string); ok && k == "jwt" && len(s) > 12 {
+			v = s[:12] + "..."
+		}
+		out[k] = v
+	}
+	return out
+}

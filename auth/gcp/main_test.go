@@ -1,0 +1,119 @@
+package gcp_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/vaulttest"
+)
+
+// vault is the real dev server shared by this package's tests; each test
+// enables its own gcp mount.
+var vault *vaulttest.Server
+
+// google stands in for the Google APIs the real Vault calls when a mount's
+// custom_endpoint points at it (only TestIAMLoginAcceptedByVault does).
+var google *googleAPIs
+
+// testKey signs the stand-ins' tokens (one RSA key for the whole binary).
+var testKey *signingKey
+
+func TestMain(m *testing.M) {
+	var err error
+	if testKey, err = newSigningKey(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	google = newGoogleAPIs()
+	// The Vault server's gcp auth method takes the credentials of its own
+	// IAM client from the "metadata server" named by GCE_METADATA_HOST, as
+	// on a GCE instance: the stand-in. vaulttest passes the environment to
+	// the server; the variable is removed again before the tests run (the
+	// package under test never reads it anyway).
+	os.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(google.URL, "http://"))
+	code := vaulttest.Main(m, vaulttest.Options{}, &vault, func(*vaulttest.Server) { os.Unsetenv("GCE_METADATA_HOST") })
+	google.Close()
+	os.Exit(code)
+}
+
+func ctxT(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newClient is a tokenless client for addr (the recording proxy).
+func newClient(t testing.TB, addr string, opts ...gdsvault.Option) *gdsvault.Client {
+	t.Helper()
+	c, err := gdsvault.New(append([]gdsvault.Option{gdsvault.WithAddress(addr)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
+// gcpMount enables the gcp auth method on a fresh mount, with config when
+// given, and creates role there.
+func gcpMount(t testing.TB, config, role map[string]any) (mount, roleName string) {
+	t.Helper()
+	mount = vault.UniqueName("gcp")
+	vault.EnableAuth(t, mount, "gcp")
+	if config != nil {
+		vault.Must(t, http.MethodPost, "auth/"+mount+"/config", config)
+	}
+	roleName = vault.UniqueName("role")
+	vault.Must(t, http.MethodPost, "auth/"+mount+"/role/"+roleName, role)
+	return mount, roleName
+}
+
+// assertNoSecret fails when text holds any of the secrets.
+func assertNoSecret(t testing.TB, what, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(text, s) {
+			t.Errorf("%s holds a secret: %s", what, text)
+		}
+		// The signature alone must not leak either.
+		if i := strings.LastIndexByte(s, '.'); i > 0 && len(s)-i > 20 && strings.Contains(text, s[i+1:]) {
+			t.Errorf("%s holds a JWT signature: %s", what, text)
+		}
+	}
+}
+
+// assertLoginRequest checks the one login request the real Vault received.
+func assertLoginRequest(t testing.TB, e exchange, mount, role, jwt, namespace string) {
+	t.Helper()
+	if e.Method != http.MethodPost && e.Method != http.MethodPut {
+		t.Errorf("login method = %s", e.Method)
+	}
+	if want := "/v1/auth/" + mount + "/login"; e.Path != want {
+		t.Errorf("login path = %s, want %s", e.Path, want)
+	}
+	if len(e.Body) != 2 || e.Body["role"] != role || e.Body["jwt"] != jwt {
+		keys := make([]string, 0, len(e.Body))
+		for k := range e.Body {
+			keys = append(keys, k)
+		}
+		t.Errorf("login body has keys %v (role %v), want exactly role=%s and the JWT", keys, e.Body["role"], role)
+	}
+	if v := e.Header.Values("X-Vault-Token"); len(v) != 0 {
+		t.Errorf("the login carried a client token header")
+	}
+	if got := e.Header.Get("X-Vault-Namespace"); got != namespace {
+		t.Errorf("X-Vault-Namespace = %q, want %q", got, namespace)
+	}
+	if got := e.Header.Get("Content-Type"); got != "application/json" {
+		t.Errorf("Content-Type = %q", got)
+	}
+}
