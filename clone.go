@@ -1,0 +1,75 @@
+package gdsvault
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+)
+
+// Clone returns a deep copy: mutating it never changes s (or a cache that
+// holds s).
+func (s *KVSecret) Clone() *KVSecret {
+	if s == nil {
+		return nil
+	}
+	cp := *s
+	cp.Data = cloneMap(s.Data)
+	if s.VersionMetadata != nil {
+		vm := *s.VersionMetadata
+		cp.VersionMetadata = &vm
+	}
+	cp.CustomMetadata = maps.Clone(s.CustomMetadata)
+	cp.Warnings = slices.Clone(s.Warnings)
+	return &cp
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	case []string:
+		return slices.Clone(x)
+	case map[string]string:
+		return maps.Clone(x)
+	default:
+		return v // JSON scalars: string, float64, bool, json.Number, nil
+	}
+}
+
+// IsTransient reports whether err may go away by itself, so that retrying,
+// or serving a cached value meanwhile, makes sense: no answer from Vault
+// (connection refused or reset, timeout), 412, 429, 500, 502, 503 (sealed,
+// standby) and 504. Authentication, authorization, not-found, bad-request and
+// configuration errors are not transient; neither is a cancelled context.
+func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		switch re.StatusCode {
+		case 412, 429, 500, 502, 503, 504:
+			return true
+		}
+		return false
+	}
+	return errors.Is(err, ErrConnection)
+}
