@@ -263,10 +263,14 @@ func (m *tokenManager) run() {
 	for {
 		m.mu.Lock()
 		cur := m.cur
+		var st schedule.State
+		if cur != nil {
+			st = cur.sched // fields of cur change under m.mu only
+		}
 		m.mu.Unlock()
 		action, at := schedule.None, time.Time{}
 		if cur != nil {
-			action, at = m.policy.Next(cur.sched, time.Now(), rand.Float64())
+			action, at = m.policy.Next(st, time.Now(), rand.Float64())
 		}
 		if action == schedule.None {
 			select {
@@ -291,7 +295,7 @@ func (m *tokenManager) run() {
 		case schedule.Renew:
 			m.renew(cur)
 		case schedule.Replace:
-			m.replace(cur)
+			m.replace(cur, st)
 		}
 	}
 }
@@ -350,12 +354,12 @@ func (m *tokenManager) renew(s *tokenState) {
 
 // replace logs in again before the token expires (or, for a token that
 // cannot be re-obtained, lets it run out).
-func (m *tokenManager) replace(s *tokenState) {
+func (m *tokenManager) replace(s *tokenState, st schedule.State) {
 	now := time.Now()
 	if m.fixed {
 		// Nothing can replace a token given by value: wait for its end.
-		if now.Before(s.sched.Expiry()) {
-			t := time.NewTimer(time.Until(s.sched.Expiry()))
+		if now.Before(st.Expiry()) {
+			t := time.NewTimer(time.Until(st.Expiry()))
 			defer t.Stop()
 			select {
 			case <-m.bg.Done():
@@ -377,10 +381,10 @@ func (m *tokenManager) replace(s *tokenState) {
 		return
 	}
 	reason := "max TTL reached"
-	if !s.sched.Renewable {
+	if !st.Renewable {
 		reason = "token not renewable"
 	}
-	if !now.Before(s.sched.Expiry()) {
+	if !now.Before(st.Expiry()) {
 		reason = "token expired"
 		m.mu.Lock()
 		if m.cur == s {
@@ -443,6 +447,7 @@ func (m *tokenManager) close(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
 	cur := m.cur
+	expires := cur != nil && cur.sched.TTL > 0
 	started := m.started
 	m.mu.Unlock()
 	m.cancel()
@@ -455,7 +460,7 @@ func (m *tokenManager) close(ctx context.Context) error {
 	}
 	var err error
 	revoked := false
-	if m.revoke && cur != nil && cur.sched.TTL > 0 {
+	if m.revoke && expires {
 		err = m.c.do(ctx, &request{method: http.MethodPost, path: "auth/token/revoke-self", token: cur.tok, noRefine: true}, nil)
 		revoked = err == nil
 	}

@@ -1,0 +1,192 @@
+package gdsvault_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/approle"
+	"go.uber.org/goleak"
+)
+
+// lifecycleLab provisions a KV secret, a policy and an AppRole role with the
+// given token TTLs on fresh mounts, and returns the KV path and a method.
+func lifecycleLab(t *testing.T, roleParams map[string]any) (string, *approle.Method) {
+	t.Helper()
+	kv, ar := vault.UniqueName("kv"), vault.UniqueName("approle")
+	vault.EnableSecrets(t, kv, "kv", map[string]any{"version": "2"})
+	vault.PutKV(t, kv, "myapp/config", map[string]any{"db_host": "postgres.example.com"})
+	pol := vault.UniqueName("pol")
+	vault.WritePolicy(t, pol, `path "`+kv+`/data/myapp/*" { capabilities = ["read"] }`)
+	vault.EnableAuth(t, ar, "approle")
+	params := map[string]any{"token_policies": pol}
+	for k, v := range roleParams {
+		params[k] = v
+	}
+	vault.CreateAppRole(t, ar, "myapp", params)
+	m, err := approle.New(gdsvault.CredentialValue(vault.RoleID(t, ar, "myapp")), gdsvault.CredentialValue(vault.SecretID(t, ar, "myapp")),
+		approle.WithMountPath(ar))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv + "/data/myapp/config", m
+}
+
+type counter struct {
+	mu                         sync.Mutex
+	logins, renewals, failures int
+	accessor                   string
+	loginErr                   error
+}
+
+func (c *counter) event(e gdsvault.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch e.Kind {
+	case gdsvault.EventLogin:
+		c.logins++
+		c.accessor = e.Accessor
+	case gdsvault.EventRenewed:
+		c.renewals++
+	case gdsvault.EventLoginFailed, gdsvault.EventRenewFailed:
+		c.failures++
+		c.loginErr = e.Err
+	}
+}
+
+// hammer reads path from n goroutines until the deadline (and at most
+// maxReads in all), and returns the reads and failures.
+func hammer(c *gdsvault.Client, path string, n int, d time.Duration, maxReads int64, during func()) (reads, failed int64, firstErr error) {
+	var r, f atomic.Int64
+	var errOnce sync.Once
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && r.Load() < maxReads {
+				r.Add(1)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				s, err := c.GetSecret(ctx, path)
+				cancel()
+				if err == nil && s.Data["db_host"] != "postgres.example.com" {
+					err = errors.New("wrong data")
+				}
+				if err != nil {
+					f.Add(1)
+					errOnce.Do(func() { firstErr = err })
+				}
+			}
+		})
+	}
+	if during != nil {
+		during()
+	}
+	wg.Wait()
+	return r.Load(), f.Load(), firstErr
+}
+
+// TestLifecycleRealVault: token_ttl=2s, token_max_ttl=6s; 64 goroutines read
+// for 30 s while the client renews and logs in again by itself; halfway the
+// token is revoked from outside. No read may fail.
+func TestLifecycleRealVault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 s soak; run without -short")
+	}
+	t.Parallel()
+	path, m := lifecycleLab(t, map[string]any{"token_ttl": "2s", "token_max_ttl": "6s"})
+	var cnt counter
+	c := newClient(t, "", gdsvault.WithAuth(m), gdsvault.WithEvents(cnt.event))
+	if err := c.Authenticate(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	revoked := false
+	reads, failed, err := hammer(c, path, 64, 30*time.Second, 5_000_000, func() {
+		time.Sleep(15 * time.Second) // let the soak run; this is the moment of the outside revocation, not a wait for logic
+		cnt.mu.Lock()
+		acc := cnt.accessor
+		cnt.mu.Unlock()
+		vault.Must(t, http.MethodPost, "auth/token/revoke-accessor", map[string]any{"accessor": acc})
+		revoked = true
+	})
+	cnt.mu.Lock()
+	logins, renewals := cnt.logins, cnt.renewals
+	cnt.mu.Unlock()
+	t.Logf("30 s, 64 readers: %d reads, %d failed, %d logins, %d renewals (token revoked from outside at 15 s: %t)", reads, failed, logins, renewals, revoked)
+	if failed != 0 {
+		t.Fatalf("%d of %d reads failed; first: %v", failed, reads, err)
+	}
+	// 30 s of a 6 s max TTL: at least 5 re-logins, and renewals in between.
+	if logins < 6 || renewals < 10 || reads < 1000 {
+		t.Errorf("logins %d (want >= 6), renewals %d (want >= 10), reads %d", logins, renewals, reads)
+	}
+	if err := c.Close(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSingleUseSecretIDRealVault: a secret ID that works once. The client
+// logs in once and keeps its token alive by renewals; when the max TTL
+// forces a new login, reads fail with an error that says the secret ID is
+// used up.
+func TestSingleUseSecretIDRealVault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 s soak; run without -short")
+	}
+	t.Parallel()
+	path, m := lifecycleLab(t, map[string]any{"token_ttl": "2s", "token_max_ttl": "12s", "secret_id_num_uses": 1})
+	var cnt counter
+	c := newClient(t, "", gdsvault.WithAuth(m), gdsvault.WithEvents(cnt.event))
+	start := time.Now()
+	reads, failed, err := hammer(c, path, 4, 10*time.Second, 1_000_000, nil)
+	cnt.mu.Lock()
+	logins, renewals := cnt.logins, cnt.renewals
+	cnt.mu.Unlock()
+	t.Logf("single-use secret ID, first 10 s: %d reads, %d failed, %d logins, %d renewals", reads, failed, logins, renewals)
+	if failed != 0 || logins != 1 || renewals < 4 {
+		t.Fatalf("before max TTL: %d failed (%v), %d logins (want 1), %d renewals", failed, err, logins, renewals)
+	}
+	// Past the max TTL (12 s) a new login is unavoidable, and it must fail clearly.
+	var lastErr error
+	for time.Since(start) < 20*time.Second {
+		_, lastErr = c.GetSecret(ctx(t), path)
+		if lastErr != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // polling the real server with a deadline
+	}
+	if !errors.Is(lastErr, gdsvault.ErrAuthFailed) || !strings.Contains(lastErr.Error(), "used up") {
+		t.Fatalf("after max TTL: err = %v, want ErrAuthFailed saying the secret ID is used up", lastErr)
+	}
+	t.Logf("failed at %v with: %v", time.Since(start).Round(100*time.Millisecond), lastErr)
+	c.Close(ctx(t))
+}
+
+// TestCloseLeavesNoGoroutines: a client that logged in, renewed and was
+// closed leaves no goroutine behind, and its token is revoked.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	path, m := lifecycleLab(t, map[string]any{"token_ttl": "1h"})
+	var cnt counter
+	c, err := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithAuth(m), gdsvault.WithEvents(cnt.event))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetSecret(ctx(t), path); err != nil {
+		t.Fatal(err)
+	}
+	cnt.mu.Lock()
+	acc := cnt.accessor
+	cnt.mu.Unlock()
+	if err := c.Close(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vault.Do(ctx(t), http.MethodPost, "auth/token/lookup-accessor", map[string]any{"accessor": acc}); err == nil {
+		t.Error("the token is still valid after Close: not revoked")
+	}
+}
