@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gdsvault/gdsvault/retry"
 )
 
 // Client talks to one Vault server. It is safe for concurrent use and does
@@ -30,6 +32,7 @@ type Client struct {
 	ctxTimeout bool
 	logger     *slog.Logger
 	userAgent  string
+	retry      retry.Policy
 
 	shared *shared
 }
@@ -41,6 +44,7 @@ type shared struct {
 	closeOnce    sync.Once
 	closeErr     error
 	ownTransport *http.Transport
+	breaker      *retry.Breaker
 }
 
 // New builds a client from options. Without WithAddress it talks to
@@ -97,7 +101,18 @@ func New(opts ...Option) (*Client, error) {
 		timeout:   s.timeout,
 		logger:    s.logger,
 		userAgent: s.userAgent,
+		retry:     retry.Default,
 		shared:    &shared{ownTransport: tr},
+	}
+	c.retry.Budget = retry.NewBudget(500)
+	if s.retry != nil {
+		c.retry = *s.retry
+		if c.retry.Budget == nil {
+			c.retry.Budget = retry.NewBudget(500)
+		}
+	}
+	if s.breaker != nil {
+		c.shared.breaker = retry.NewBreaker(*s.breaker)
 	}
 	switch {
 	case s.httpClient != nil:
@@ -193,6 +208,9 @@ type request struct {
 	// noRefine skips the lookup-self that tells an invalid token from a
 	// policy denial after a 403.
 	noRefine bool
+	// safe marks a POST or PUT that may run twice (check-and-set writes,
+	// renewals, lookups).
+	safe bool
 }
 
 // errorBody is the JSON shape of Vault's error answers.
@@ -208,10 +226,11 @@ type tokenInvalidator interface {
 	invalidate(t Token)
 }
 
-// do sends r and decodes a successful JSON answer into out (when out is not
-// nil). Failures are *ResponseError, *ConnectionError, *ConfigError or the
-// token source's error.
-func (c *Client) do(ctx context.Context, r *request, out any) error {
+// doAuthed sends r once and decodes a successful JSON answer into out (when
+// out is not nil); when Vault calls the token invalid, it drops the token and
+// tries once more with a fresh one. Failures are *ResponseError,
+// *ConnectionError, *ConfigError or the token source's error.
+func (c *Client) doAuthed(ctx context.Context, r *request, out any) error {
 	err := c.doOnce(ctx, r, out)
 	if err != nil && !r.noToken && r.token.IsZero() && errors.Is(err, ErrInvalidToken) {
 		if inv, ok := c.tokens.(tokenInvalidator); ok {

@@ -71,5 +71,5 @@ func IsTransient(err error) bool {
 		}
 		return false
 	}
-	return errors.Is(err, ErrConnection)
+	return errors.Is(err, ErrConnection) || errors.Is(err, ErrCircuitOpen)
 }

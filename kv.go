@@ -322,7 +322,7 @@ func (kv KV) write(ctx context.Context, method, path string, data map[string]any
 	if o.hasCAS {
 		body["options"] = map[string]any{"cas": o.cas}
 	}
-	r := &request{method: method, path: t.api("data"), body: body}
+	r := &request{method: method, path: t.api("data"), body: body, safe: o.hasCAS}
 	if method == http.MethodPatch {
 		r.contentType = "application/merge-patch+json"
 	}
@@ -360,7 +360,7 @@ func (kv KV) Delete(ctx context.Context, path string, versions ...int) error {
 	case len(versions) == 0:
 		return kv.c.do(ctx, &request{method: http.MethodDelete, path: t.api("data")}, nil)
 	default:
-		return kv.c.do(ctx, &request{method: http.MethodPost, path: t.api("delete"), body: map[string]any{"versions": versions}}, nil)
+		return kv.c.do(ctx, &request{method: http.MethodPost, path: t.api("delete"), body: map[string]any{"versions": versions}, safe: true}, nil)
 	}
 }
 
@@ -382,7 +382,7 @@ func (kv KV) versionsOp(ctx context.Context, op, method, path string, versions [
 	if err != nil {
 		return err
 	}
-	return kv.c.do(ctx, &request{method: method, path: t.api(op), body: map[string]any{"versions": versions}}, nil)
+	return kv.c.do(ctx, &request{method: method, path: t.api(op), body: map[string]any{"versions": versions}, safe: true}, nil)
 }
 
 func (kv KV) v2(ctx context.Context, path, op string) (kvTarget, error) {
@@ -441,7 +441,7 @@ func (kv KV) PutMetadata(ctx context.Context, path string, in MetadataInput) err
 	if err != nil {
 		return err
 	}
-	return kv.c.do(ctx, &request{method: http.MethodPost, path: t.api("metadata"), body: in}, nil)
+	return kv.c.do(ctx, &request{method: http.MethodPost, path: t.api("metadata"), body: in, safe: true}, nil)
 }
 
 // DeleteMetadata removes a KV v2 secret with all its versions and metadata.

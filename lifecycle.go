@@ -311,7 +311,7 @@ func (m *tokenManager) renew(s *tokenState) {
 	ctx, cancel := context.WithTimeout(m.bg, m.c.timeout)
 	defer cancel()
 	var out Secret
-	err := m.c.do(ctx, &request{method: http.MethodPost, path: "auth/token/renew-self", token: s.tok, noRefine: true, body: map[string]any{}}, &out)
+	err := m.c.do(ctx, &request{method: http.MethodPost, path: "auth/token/renew-self", token: s.tok, noRefine: true, safe: true, body: map[string]any{}}, &out)
 	now := time.Now()
 	if err == nil && (out.Auth == nil) {
 		err = &ResponseError{StatusCode: http.StatusOK, Method: http.MethodPost, Path: "auth/token/renew-self", Errors: []string{"no auth block in the answer"}, kinds: []error{ErrMalformedResponse}}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gdsvault/gdsvault/retry"
 )
 
 // DefaultTimeout bounds one HTTP request when WithTimeout is not given.
@@ -33,6 +35,8 @@ type settings struct {
 	userAgent  string
 	events     func(Event)
 	revoke     *bool
+	retry      *retry.Policy
+	breaker    *retry.BreakerConfig
 }
 
 // WithAddress sets Vault's address, such as "https://vault.example.com:8200".

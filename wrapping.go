@@ -60,7 +60,7 @@ func (c *Client) LookupWrapping(ctx context.Context, wrapping Token) (*WrappingI
 			CreationTTL  int    `json:"creation_ttl"`
 		} `json:"data"`
 	}
-	err := c.do(ctx, &request{method: http.MethodPost, path: "sys/wrapping/lookup", noToken: true,
+	err := c.do(ctx, &request{method: http.MethodPost, path: "sys/wrapping/lookup", noToken: true, safe: true,
 		body: map[string]any{"token": wrapping.Reveal()}}, &s)
 	if err != nil {
 		if isBadWrappingToken(err) {

@@ -275,7 +275,8 @@ func parseDuration(v string) (time.Duration, error) {
 	return time.ParseDuration(v)
 }
 
-// Options turns the connection settings (address, namespace, TLS, timeout)
+// Options turns the connection settings (address, namespace, TLS, timeout,
+// retries)
 // into client options. The auth method is chosen by package auth
 // (auth.Detect, auth.NewClient).
 func (c *Config) Options() []gdsvault.Option {
@@ -291,6 +292,9 @@ func (c *Config) Options() []gdsvault.Option {
 	}
 	if c.Timeout > 0 {
 		opts = append(opts, gdsvault.WithTimeout(c.Timeout))
+	}
+	if c.MaxRetries >= 0 {
+		opts = append(opts, gdsvault.WithMaxRetries(c.MaxRetries))
 	}
 	return opts
 }

@@ -1,0 +1,145 @@
+package gdsvault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gdsvault/gdsvault/retry"
+)
+
+func TestRetryClassification(t *testing.T) {
+	c := &Client{}
+	refused := &ConnectionError{Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}
+	reset := &ConnectionError{Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}
+	resp := func(status int, msgs ...string) error {
+		e := &ResponseError{StatusCode: status, Errors: msgs, RetryAfter: 2 * time.Second}
+		e.classify()
+		return e
+	}
+	get := &request{method: http.MethodGet, path: "secret/data/x"}
+	post := &request{method: http.MethodPost, path: "secret/data/x"}
+	cas := &request{method: http.MethodPost, path: "secret/data/x", safe: true}
+	creds := &request{method: http.MethodGet, path: "database/creds/app"}
+	for _, tc := range []struct {
+		name  string
+		r     *request
+		err   error
+		retry bool
+	}{
+		{"read, refused", get, refused, true},
+		{"read, reset", get, reset, true},
+		{"read, 502 html", get, resp(502), true},
+		{"read, 503 sealed", get, resp(503, "Vault is sealed"), true},
+		{"read, 500", get, resp(500, "internal error"), true},
+		{"read, 504", get, resp(504), true},
+		{"read, 412", get, resp(412), true},
+		{"read, 429", get, resp(429, "rate limit quota exceeded"), true},
+		{"read, 400", get, resp(400, "bad"), false},
+		{"read, 403", get, resp(403, "permission denied"), false},
+		{"read, 404", get, resp(404), false},
+		{"read, 405", get, resp(405), false},
+		{"read, cancelled", get, &ConnectionError{Err: context.Canceled}, false},
+		{"write, refused: never reached vault", post, refused, true},
+		{"write, reset: may have run", post, reset, false},
+		{"write, 502: may have run", post, resp(502), false},
+		{"write, sealed: not processed", post, resp(503, "Vault is sealed"), true},
+		{"write, 429: not processed", post, resp(429, "quota"), true},
+		{"cas write, reset", cas, reset, true},
+		{"issue credentials, reset", creds, reset, false},
+		{"issue credentials, refused", creds, refused, true},
+		{"circuit open", get, &CircuitOpenError{}, false},
+	} {
+		v := c.verdict(tc.r, tc.err)
+		if v.Retry != tc.retry {
+			t.Errorf("%s: retry = %v, want %v", tc.name, v.Retry, tc.retry)
+		}
+		if v.Retry && errors.Is(tc.err, ErrRateLimited) && v.After != 2*time.Second {
+			t.Errorf("%s: Retry-After %v not passed on", tc.name, v.After)
+		}
+	}
+}
+
+// flaky fails the first n requests with err, then answers a secret.
+type flaky struct {
+	n     int
+	err   error
+	calls int
+}
+
+func (f *flaky) RoundTrip(req *http.Request) (*http.Response, error) {
+	f.calls++
+	if f.calls <= f.n {
+		return nil, f.err
+	}
+	return (&fakeVault{}).reply(req, 200, `{"data":{"k":"v"}}`), nil
+}
+
+func (f *fakeVault) reply(req *http.Request, status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}}, Body: http.NoBody, Request: req,
+		ContentLength: -1}
+}
+
+func TestClientRetriesAndGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reset := &net.OpError{Op: "read", Err: syscall.ECONNRESET}
+		f := &flaky{n: 2, err: reset}
+		c, _ := New(WithTransport(f), WithToken("t"))
+		if _, err := c.Read(context.Background(), "secret/data/x"); err != nil || f.calls != 3 {
+			t.Fatalf("err %v after %d calls, want success on the 3rd", err, f.calls)
+		}
+		f = &flaky{n: 10, err: reset}
+		c, _ = New(WithTransport(f), WithToken("t"), WithMaxRetries(3))
+		_, err := c.Read(context.Background(), "secret/data/x")
+		var re *retry.Error
+		if !errors.As(err, &re) || re.Attempts != 4 || !errors.Is(err, ErrConnection) || f.calls != 4 {
+			t.Fatalf("err %v, calls %d", err, f.calls)
+		}
+		if got := fmt.Sprint(err); got == "" || !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("message %q", got)
+		}
+		// A write that may have reached Vault is not retried.
+		f = &flaky{n: 10, err: reset}
+		c, _ = New(WithTransport(f), WithToken("t"))
+		if _, err := c.Write(context.Background(), "secret/data/x", map[string]any{"a": 1}); err == nil || f.calls != 1 {
+			t.Errorf("write retried: %d calls", f.calls)
+		}
+		// No retries at all.
+		f = &flaky{n: 10, err: reset}
+		c, _ = New(WithTransport(f), WithToken("t"), WithMaxRetries(0))
+		c.Read(context.Background(), "secret/data/x")
+		if f.calls != 1 {
+			t.Errorf("WithMaxRetries(0): %d calls", f.calls)
+		}
+	})
+}
+
+func TestClientCircuitBreaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &flaky{n: 1 << 30, err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}
+		c, _ := New(WithTransport(f), WithToken("t"), WithMaxRetries(0), WithCircuitBreaker(retry.BreakerConfig{}))
+		for range 5 {
+			c.Read(context.Background(), "secret/data/x")
+		}
+		_, err := c.Read(context.Background(), "secret/data/x")
+		if !errors.Is(err, ErrCircuitOpen) || !IsTransient(err) || f.calls != 5 {
+			t.Fatalf("6th call: %v after %d requests, want a fast ErrCircuitOpen", err, f.calls)
+		}
+		time.Sleep(30 * time.Second)
+		f.n = 0 // Vault is back
+		for range 2 {
+			if _, err := c.Read(context.Background(), "secret/data/x"); err != nil {
+				t.Fatalf("probe: %v", err)
+			}
+		}
+		if c.shared.breaker.State() != retry.Closed {
+			t.Errorf("state %v after two good probes", c.shared.breaker.State())
+		}
+	})
+}

@@ -1,0 +1,145 @@
+package retry
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrOpen is returned by Breaker.Allow while the circuit is open.
+var ErrOpen = errors.New("circuit open")
+
+// State is a circuit breaker's state.
+type State int
+
+const (
+	// Closed: calls go through; consecutive failures are counted.
+	Closed State = iota
+	// Open: calls fail fast until the cool-down has passed.
+	Open
+	// HalfOpen: one probe at a time goes through; enough successes close
+	// the circuit, a failure opens it again.
+	HalfOpen
+)
+
+func (s State) String() string {
+	switch s {
+	case Open:
+		return "open"
+	case HalfOpen:
+		return "half-open"
+	}
+	return "closed"
+}
+
+// BreakerConfig are the breaker's thresholds. The defaults are the course's:
+// 5 failures, 30 s, 2 successes.
+type BreakerConfig struct {
+	Failures  int           // consecutive failures that open the circuit (default 5)
+	Cooldown  time.Duration // time open before a probe (default 30 s)
+	Successes int           // probe successes that close it again (default 2)
+	// OnChange, when set, is called (outside the breaker's lock) on every
+	// state change.
+	OnChange func(from, to State)
+}
+
+// Breaker is a circuit breaker, safe for concurrent use.
+type Breaker struct {
+	cfg BreakerConfig
+
+	mu        sync.Mutex
+	state     State
+	failures  int
+	successes int
+	openedAt  time.Time
+	probing   bool
+}
+
+// NewBreaker returns a closed breaker.
+func NewBreaker(cfg BreakerConfig) *Breaker {
+	if cfg.Failures <= 0 {
+		cfg.Failures = 5
+	}
+	if cfg.Cooldown <= 0 {
+		cfg.Cooldown = 30 * time.Second
+	}
+	if cfg.Successes <= 0 {
+		cfg.Successes = 2
+	}
+	return &Breaker{cfg: cfg}
+}
+
+// State returns the current state (an open circuit whose cool-down has
+// passed reports HalfOpen).
+func (b *Breaker) State() State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == Open && time.Since(b.openedAt) >= b.cfg.Cooldown {
+		return HalfOpen
+	}
+	return b.state
+}
+
+// Allow asks to make a call. It returns ErrOpen while the circuit is open
+// (or while a probe is already out); otherwise the caller must report the
+// outcome with done(failed), where failed says the call failed in a way that
+// counts (a transient failure of the server, not a 404).
+func (b *Breaker) Allow() (done func(failed bool), err error) {
+	b.mu.Lock()
+	var from, to State
+	changed := false
+	if b.state == Open {
+		if time.Since(b.openedAt) < b.cfg.Cooldown {
+			b.mu.Unlock()
+			return nil, ErrOpen
+		}
+		from, to, changed = Open, HalfOpen, true
+		b.state, b.successes = HalfOpen, 0
+	}
+	probe := false
+	if b.state == HalfOpen {
+		if b.probing {
+			b.mu.Unlock()
+			b.notify(changed, from, to)
+			return nil, ErrOpen
+		}
+		b.probing, probe = true, true
+	}
+	b.mu.Unlock()
+	b.notify(changed, from, to)
+	var once sync.Once
+	return func(failed bool) { once.Do(func() { b.report(probe, failed) }) }, nil
+}
+
+func (b *Breaker) report(probe, failed bool) {
+	b.mu.Lock()
+	from := b.state
+	if probe {
+		b.probing = false
+	}
+	switch {
+	case b.state == HalfOpen && probe && failed:
+		b.state, b.openedAt = Open, time.Now()
+	case b.state == HalfOpen && probe:
+		b.successes++
+		if b.successes >= b.cfg.Successes {
+			b.state, b.failures = Closed, 0
+		}
+	case b.state == Closed && failed:
+		b.failures++
+		if b.failures >= b.cfg.Failures {
+			b.state, b.openedAt = Open, time.Now()
+		}
+	case b.state == Closed:
+		b.failures = 0
+	}
+	to := b.state
+	b.mu.Unlock()
+	b.notify(from != to, from, to)
+}
+
+func (b *Breaker) notify(changed bool, from, to State) {
+	if changed && b.cfg.OnChange != nil {
+		b.cfg.OnChange(from, to)
+	}
+}
