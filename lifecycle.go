@@ -285,9 +285,7 @@ func (m *tokenManager) run() {
 		case <-m.bg.Done():
 			return
 		case <-m.wake:
-			if !timer.Stop() {
-				<-timer.C
-			}
+			timer.Stop() // Go >= 1.23: no stale value can be received after Stop
 			continue
 		case <-timer.C:
 		}
