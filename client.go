@@ -45,6 +45,7 @@ type shared struct {
 	closeErr     error
 	ownTransport *http.Transport
 	breaker      *retry.Breaker
+	caches       *caches
 }
 
 // New builds a client from options. Without WithAddress it talks to
@@ -113,6 +114,9 @@ func New(opts ...Option) (*Client, error) {
 	}
 	if s.breaker != nil {
 		c.shared.breaker = retry.NewBreaker(*s.breaker)
+	}
+	if s.cache != nil {
+		c.shared.caches = newCaches(s.cache)
 	}
 	switch {
 	case s.httpClient != nil:
@@ -286,6 +290,11 @@ func (c *Client) doOnce(ctx context.Context, r *request, out any) error {
 		}
 		if ctx.Err() != nil {
 			return &ConnectionError{Method: r.method, Address: c.address, Path: r.path, Err: ctx.Err()}
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// The answer was cut off on the way: a connection failure, not
+			// a bad answer from Vault (retried for idempotent requests).
+			return &ConnectionError{Method: r.method, Address: c.address, Path: r.path, Err: fmt.Errorf("the answer was cut off: %w", err)}
 		}
 		re := &ResponseError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path, Namespace: c.namespace,
 			Errors: []string{"cannot decode the JSON answer: " + errText(err)},

@@ -73,3 +73,23 @@ func IsTransient(err error) bool {
 	}
 	return errors.Is(err, ErrConnection) || errors.Is(err, ErrCircuitOpen)
 }
+
+// Clone returns a deep copy of s.
+func (s *Secret) Clone() *Secret {
+	if s == nil {
+		return nil
+	}
+	cp := *s
+	cp.Data = cloneMap(s.Data)
+	cp.Warnings = slices.Clone(s.Warnings)
+	if s.Auth != nil {
+		a := *s.Auth
+		a.Policies, a.TokenPolicies, a.Metadata = slices.Clone(a.Policies), slices.Clone(a.TokenPolicies), maps.Clone(a.Metadata)
+		cp.Auth = &a
+	}
+	if s.WrapInfo != nil {
+		w := *s.WrapInfo
+		cp.WrapInfo = &w
+	}
+	return &cp
+}

@@ -36,9 +36,12 @@ func (c *Client) GetSecret(ctx context.Context, path string, opts ...KVOption) (
 type KVOption func(*kvOptions)
 
 type kvOptions struct {
-	version int
-	cas     int
-	hasCAS  bool
+	version     int
+	cas         int
+	hasCAS      bool
+	cacheTTL    time.Duration
+	hasCacheTTL bool
+	noCache     bool
 }
 
 // Version pins the KV v2 version to read (0 means the latest).
@@ -67,6 +70,9 @@ type KVSecret struct {
 	LeaseDuration  time.Duration
 	Renewable      bool
 	Warnings       []string
+	// Stale is set when the client's cache answered with an old value
+	// because Vault could not be reached (see WithCache).
+	Stale bool
 }
 
 // String shows the path, the version and the keys, never the values.
@@ -209,6 +215,21 @@ func (kv KV) Get(ctx context.Context, path string, opts ...KVOption) (*KVSecret,
 	if err != nil {
 		return nil, err
 	}
+	cs := kv.c.shared.caches
+	if cs == nil {
+		return kv.get(ctx, t, o)
+	}
+	s, res, err := cs.kv.Get(ctx, kv.c.cacheKey(t.mount+"/"+t.rest, o.version),
+		func(ctx context.Context) (*KVSecret, error) { return kv.get(ctx, t, o) }, o.readOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	s.Stale = res.Stale
+	return s, nil
+}
+
+// get reads a resolved secret from Vault.
+func (kv KV) get(ctx context.Context, t kvTarget, o kvOptions) (*KVSecret, error) {
 	out := &KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version}
 	if t.version == 1 {
 		if o.version != 0 {
@@ -290,12 +311,14 @@ func kvOpts(opts []KVOption) kvOptions {
 // CAS the write happens only if the current version matches. It returns the
 // new version's metadata (zero for KV v1).
 func (kv KV) Put(ctx context.Context, path string, data map[string]any, opts ...KVOption) (*VersionMetadata, error) {
+	defer kv.c.InvalidateCache(ctx, path)
 	return kv.write(ctx, http.MethodPost, path, data, opts)
 }
 
 // Patch merges data into the latest version of a KV v2 secret, creating a new
 // version; keys set to nil are removed. KV v1 has no patch.
 func (kv KV) Patch(ctx context.Context, path string, data map[string]any, opts ...KVOption) (*VersionMetadata, error) {
+	defer kv.c.InvalidateCache(ctx, path)
 	return kv.write(ctx, http.MethodPatch, path, data, opts)
 }
 
@@ -347,6 +370,7 @@ func (kv KV) List(ctx context.Context, path string) ([]string, error) {
 // Delete soft-deletes versions of a KV v2 secret (the latest when none are
 // given), or deletes a KV v1 secret.
 func (kv KV) Delete(ctx context.Context, path string, versions ...int) error {
+	defer kv.c.InvalidateCache(ctx, path)
 	t, err := kv.resolve(ctx, path, false)
 	if err != nil {
 		return err
@@ -375,6 +399,7 @@ func (kv KV) Destroy(ctx context.Context, path string, versions ...int) error {
 }
 
 func (kv KV) versionsOp(ctx context.Context, op, method, path string, versions []int) error {
+	defer kv.c.InvalidateCache(ctx, path)
 	if len(versions) == 0 {
 		return &ConfigError{Field: "versions", Problem: op + " needs at least one version", Hint: "name the versions to " + op}
 	}
@@ -437,6 +462,7 @@ func (kv KV) Metadata(ctx context.Context, path string) (*KVMetadata, error) {
 // PutMetadata writes the metadata of a KV v2 secret (custom metadata, max
 // versions, check-and-set requirement, version expiry).
 func (kv KV) PutMetadata(ctx context.Context, path string, in MetadataInput) error {
+	defer kv.c.InvalidateCache(ctx, path)
 	t, err := kv.v2(ctx, path, "metadata")
 	if err != nil {
 		return err
@@ -446,6 +472,7 @@ func (kv KV) PutMetadata(ctx context.Context, path string, in MetadataInput) err
 
 // DeleteMetadata removes a KV v2 secret with all its versions and metadata.
 func (kv KV) DeleteMetadata(ctx context.Context, path string) error {
+	defer kv.c.InvalidateCache(ctx, path)
 	t, err := kv.v2(ctx, path, "metadata")
 	if err != nil {
 		return err
@@ -463,8 +490,10 @@ type mountInfo struct {
 // mountCache remembers mounts per namespace.
 type mountCache struct {
 	mu sync.RWMutex
-	m  map[string]mountInfo // namespace + "\x00" + mount path
+	m  map[mountKey]mountInfo
 }
+
+type mountKey struct{ ns, path string }
 
 func (mc *mountCache) lookup(ns, p string) (mountInfo, bool) {
 	mc.mu.RLock()
@@ -473,7 +502,7 @@ func (mc *mountCache) lookup(ns, p string) (mountInfo, bool) {
 		return mountInfo{}, false
 	}
 	for end := len(p); end > 0; end = strings.LastIndexByte(p[:end], '/') {
-		if m, ok := mc.m[ns+"\x00"+p[:end]]; ok {
+		if m, ok := mc.m[mountKey{ns, p[:end]}]; ok {
 			return m, true
 		}
 	}
@@ -484,9 +513,9 @@ func (mc *mountCache) store(ns string, m mountInfo) {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
 	if mc.m == nil {
-		mc.m = make(map[string]mountInfo)
+		mc.m = make(map[mountKey]mountInfo)
 	}
-	mc.m[ns+"\x00"+m.path] = m
+	mc.m[mountKey{ns, m.path}] = m
 }
 
 // mountFor finds the KV mount that holds p, asking Vault once per mount.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault/retry"
+	"github.com/gdsvault/gdsvault/secretcache"
 )
 
 // DefaultTimeout bounds one HTTP request when WithTimeout is not given.
@@ -37,6 +38,7 @@ type settings struct {
 	revoke     *bool
 	retry      *retry.Policy
 	breaker    *retry.BreakerConfig
+	cache      []secretcache.Option
 }
 
 // WithAddress sets Vault's address, such as "https://vault.example.com:8200".

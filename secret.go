@@ -22,6 +22,9 @@ type Secret struct {
 	Warnings      []string       `json:"warnings"`
 	Auth          *Auth          `json:"auth"`
 	WrapInfo      *WrapInfo      `json:"wrap_info"`
+	// Stale is set when the client's cache answered with an old value
+	// because Vault could not be reached (see WithCache).
+	Stale bool `json:"-"`
 }
 
 // LeaseTTL is the lease duration as a time.Duration.
@@ -91,16 +94,13 @@ func (c *Client) Read(ctx context.Context, path string) (*Secret, error) {
 	if p, err = NormalizePath(p); err != nil {
 		return nil, err
 	}
-	var s Secret
-	if err := c.do(ctx, &request{method: http.MethodGet, path: p, query: q}, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return c.cachedRead(ctx, p, &request{method: http.MethodGet, path: p, query: q})
 }
 
 // Write writes data to any path and returns Vault's answer (an empty Secret
 // when Vault answers 204).
 func (c *Client) Write(ctx context.Context, path string, data map[string]any) (*Secret, error) {
+	defer c.InvalidateCache(ctx, path)
 	return c.send2(ctx, http.MethodPost, path, data)
 }
 
@@ -152,6 +152,7 @@ func (c *Client) list(ctx context.Context, p string) ([]string, error) {
 
 // Delete deletes a path.
 func (c *Client) Delete(ctx context.Context, path string) error {
+	defer c.InvalidateCache(ctx, path)
 	p, q, err := splitQuery(path)
 	if err != nil {
 		return err

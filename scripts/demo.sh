@@ -58,7 +58,7 @@ done
 v() { HOME="$WORK" "$VAULT_BIN" "$@"; }
 
 echo "== Building the example programs"
-for ex in token_auth approle_auth vault_config wrapped_secret_id; do
+for ex in token_auth approle_auth vault_config wrapped_secret_id caching retry resilient; do
   go build -o "$WORK/bin/$ex" "./examples/$ex"
 done
 ex() { "$WORK/bin/$1"; }
@@ -122,5 +122,27 @@ set -e
 [ "$code" = 5 ] || { echo "demo: a used wrapping token was not refused (exit $code)" >&2; exit 1; }
 echo "   -> refused with exit code 5, as it must be"
 
+UNSEAL_KEY=$(grep -m1 'Unseal Key:' "$WORK/vault.log" | awk '{print $3}')
+
 echo
-echo "== Demo finished: token, AppRole, environment-based and wrapped-secret-ID logins against a real Vault."
+echo "== Caching and retry, exercise 1: simple caching"
+ex caching
+
+echo
+echo "== Caching and retry, exercise 2: retry with backoff (Vault sealed now, unsealed 1.5 s later)"
+v operator seal >/dev/null
+(sleep 1.5; v operator unseal "$UNSEAL_KEY" >/dev/null; echo "  [vault unsealed]") &
+UNSEALER=$!
+ex retry
+wait "$UNSEALER"
+
+echo
+echo "== Caching and retry, exercise 3: cache + stale fallback + retries + circuit breaker (Vault sealed from 2 s to 5 s)"
+(sleep 2.2; v operator seal >/dev/null; echo "        [vault sealed]"; sleep 3; v operator unseal "$UNSEAL_KEY" >/dev/null; echo "        [vault unsealed]") &
+SEALER=$!
+ex resilient
+wait "$SEALER"
+
+echo
+echo "== Demo finished: token, AppRole, environment-based and wrapped-secret-ID logins, caching, retries,"
+echo "   stale fallback and the circuit breaker, all against a real Vault."

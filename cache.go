@@ -1,0 +1,170 @@
+package gdsvault
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gdsvault/gdsvault/secretcache"
+)
+
+// WithCache caches secret reads: KV reads (GetSecret, KV().Get) and generic
+// GET reads (Read). Entries live for the cache's TTL (default 5 min), a
+// leased secret for its lease minus a margin, a secret with a rotation
+// schedule in its KV v2 custom metadata (rotation_schedule,
+// rotation_timezone, last_rotation) or a database static role's next
+// rotation until a buffer before it. Concurrent misses for one secret make
+// one request. When Vault fails transiently (unreachable, sealed, 5xx,
+// circuit open), the last good value is served, marked Stale, up to the
+// cache's max staleness (default 1 h). Callers always get copies. See
+// package secretcache for the options.
+func WithCache(opts ...secretcache.Option) Option {
+	return func(s *settings) error {
+		s.cache = append([]secretcache.Option{secretcache.WithStaleOn(IsTransient)}, opts...)
+		return nil
+	}
+}
+
+// CacheTTL overrides the cache's TTL for one read.
+func CacheTTL(d time.Duration) KVOption {
+	return func(o *kvOptions) { o.cacheTTL, o.hasCacheTTL = d, true }
+}
+
+// NoCache makes one read skip the cached value and fetch (the fresh value
+// is stored; a transient failure may still be answered stale).
+func NoCache() KVOption { return func(o *kvOptions) { o.noCache = true } }
+
+// caches are the client's caches, shared by its copies.
+type caches struct {
+	kv   *secretcache.Cache[*KVSecret]
+	read *secretcache.Cache[*Secret]
+}
+
+func newCaches(opts []secretcache.Option) *caches {
+	return &caches{
+		kv:   secretcache.New((*KVSecret).Clone, kvHints, opts...),
+		read: secretcache.New((*Secret).Clone, secretHints, opts...),
+	}
+}
+
+func kvHints(s *KVSecret) secretcache.Hints {
+	h := secretcache.Hints{LeaseTTL: s.LeaseDuration}
+	if md := s.CustomMetadata; md != nil {
+		h.RotationSchedule, h.TimeZone = md["rotation_schedule"], md["rotation_timezone"]
+		h.LastRotation = parseTime(md["last_rotation"])
+	}
+	return h
+}
+
+func secretHints(s *Secret) secretcache.Hints {
+	h := secretcache.Hints{LeaseTTL: s.LeaseTTL()}
+	// A database static role: {"last_vault_rotation", "rotation_period", "ttl"}.
+	if _, ok := s.Data["last_vault_rotation"]; ok {
+		if ttl, ok := number(s.Data["ttl"]); ok && ttl > 0 {
+			h.NextRotationIn = time.Duration(ttl) * time.Second
+		}
+	}
+	return h
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func (o kvOptions) readOpts() []secretcache.ReadOption {
+	var ro []secretcache.ReadOption
+	if o.hasCacheTTL {
+		ro = append(ro, secretcache.TTL(o.cacheTTL))
+	}
+	if o.noCache {
+		ro = append(ro, secretcache.Bypass())
+	}
+	return ro
+}
+
+// cacheKey names a read: namespace, path, version.
+func (c *Client) cacheKey(p string, version int) string {
+	var b strings.Builder
+	b.Grow(len(c.namespace) + len(p) + 8)
+	b.WriteString(c.namespace)
+	b.WriteByte('|')
+	b.WriteString(p)
+	if version > 0 {
+		b.WriteByte('@')
+		b.WriteString(strconv.Itoa(version))
+	}
+	return b.String()
+}
+
+// InvalidateCache drops the cached reads of path (every version, both path
+// forms). The client does it by itself after its own writes and deletes.
+func (c *Client) InvalidateCache(ctx context.Context, path string) {
+	cs := c.shared.caches
+	if cs == nil {
+		return
+	}
+	p, err := NormalizePath(path)
+	if err != nil {
+		return
+	}
+	key := c.cacheKey(p, 0)
+	cs.read.Invalidate(key)
+	cs.read.InvalidatePrefix(key + "?")
+	if t, err := c.KV().resolve(ctx, p, true); err == nil {
+		key = c.cacheKey(t.mount+"/"+t.rest, 0)
+		cs.kv.Invalidate(key)
+		cs.kv.InvalidatePrefix(key + "@")
+	}
+}
+
+// ClearCache empties the client's caches.
+func (c *Client) ClearCache() {
+	if cs := c.shared.caches; cs != nil {
+		cs.kv.Clear()
+		cs.read.Clear()
+	}
+}
+
+// CacheStats returns the counters of the KV cache and of the generic-read
+// cache (zero without WithCache).
+func (c *Client) CacheStats() (kv, read secretcache.Stats) {
+	if cs := c.shared.caches; cs != nil {
+		return cs.kv.Stats(), cs.read.Stats()
+	}
+	return
+}
+
+// cachedRead is Read through the cache (GET only).
+func (c *Client) cachedRead(ctx context.Context, p string, r *request) (*Secret, error) {
+	fetch := func(ctx context.Context) (*Secret, error) {
+		var s Secret
+		if err := c.do(ctx, r, &s); err != nil {
+			return nil, err
+		}
+		return &s, nil
+	}
+	if c.shared.caches == nil || r.method != http.MethodGet {
+		return fetch(ctx)
+	}
+	key := c.cacheKey(p, 0)
+	if len(r.query) > 0 {
+		key += "?" + r.query.Encode()
+	}
+	s, res, err := c.shared.caches.read.Get(ctx, key, fetch)
+	if err != nil {
+		return nil, err
+	}
+	if res.Stale {
+		s.Stale = true
+	}
+	return s, nil
+}

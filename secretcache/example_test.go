@@ -1,0 +1,61 @@
+package secretcache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/gdsvault/gdsvault/secretcache"
+)
+
+// The cache on its own, with a fake fetch standing in for a Vault read.
+func Example() {
+	ctx := context.Background()
+	cache := secretcache.New(maps.Clone[map[string]string],
+		func(map[string]string) secretcache.Hints { return secretcache.Hints{LeaseTTL: time.Hour} },
+		secretcache.WithTTL(time.Minute))
+
+	fetches := 0
+	fetch := func(ctx context.Context) (map[string]string, error) {
+		fetches++
+		return map[string]string{"db_host": "postgres.example.com"}, nil
+	}
+
+	v, res, err := cache.Get(ctx, "secret/myapp/config", fetch)
+	fmt.Println(v["db_host"], res.Hit, err)
+
+	v["db_host"] = "changed" // a copy: the cache is not affected
+	v, res, _ = cache.Get(ctx, "secret/myapp/config", fetch)
+	fmt.Println(v["db_host"], res.Hit)
+
+	cache.Invalidate("secret/myapp/config") // e.g. after writing the secret
+	_, res, _ = cache.Get(ctx, "secret/myapp/config", fetch)
+	fmt.Println(res.Hit, fetches)
+	fmt.Printf("%+v\n", cache.Stats())
+	// Output:
+	// postgres.example.com false <nil>
+	// postgres.example.com true
+	// false 2
+	// {Hits:1 Misses:2 Stale:0 Evictions:0 Fetches:2 FetchErrors:0 Shared:0}
+}
+
+// A read that must go to Vault (Bypass) while Vault is unavailable is
+// answered with the cached value, marked stale, when the error is one
+// WithStaleOn accepts.
+func Example_stale() {
+	ctx := context.Background()
+	errUnavailable := errors.New("503 service unavailable")
+	cache := secretcache.New(func(s string) string { return s }, nil,
+		secretcache.WithStaleOn(func(err error) bool { return errors.Is(err, errUnavailable) }))
+
+	up := func(context.Context) (string, error) { return "s3cr3t", nil }
+	down := func(context.Context) (string, error) { return "", errUnavailable }
+
+	_, _, _ = cache.Get(ctx, "database/creds/app", up)
+	v, res, err := cache.Get(ctx, "database/creds/app", down, secretcache.Bypass())
+	fmt.Println(v == "s3cr3t", res.Stale, res.RefreshErr, err)
+	// Output:
+	// true true 503 service unavailable <nil>
+}

@@ -1,0 +1,156 @@
+package secretcache
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults of the options.
+const (
+	DefaultTTL            = 5 * time.Minute
+	DefaultMaxEntries     = 10_000
+	DefaultLeaseMargin    = 60 * time.Second
+	DefaultRotationBuffer = 10 * time.Minute
+	DefaultMaxStale       = time.Hour
+	DefaultRefreshBackoff = time.Second
+	DefaultFetchTimeout   = time.Minute
+)
+
+// Option configures a [Cache]. [New] panics on an invalid value (a negative
+// duration, a size below 1), like [time.NewTicker] does: they are
+// programming errors.
+type Option func(*config)
+
+type config struct {
+	ttl            time.Duration
+	maxEntries     int
+	leaseMargin    time.Duration
+	rotationBuffer time.Duration
+	maxStale       time.Duration
+	refreshBackoff time.Duration
+	fetchTimeout   time.Duration
+	staleOn        func(error) bool
+	logger         *slog.Logger
+}
+
+func defaultConfig() config {
+	return config{
+		ttl:            DefaultTTL,
+		maxEntries:     DefaultMaxEntries,
+		leaseMargin:    DefaultLeaseMargin,
+		rotationBuffer: DefaultRotationBuffer,
+		maxStale:       DefaultMaxStale,
+		refreshBackoff: DefaultRefreshBackoff,
+		fetchTimeout:   DefaultFetchTimeout,
+	}
+}
+
+func (c *config) validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"WithTTL", c.ttl},
+		{"WithLeaseMargin", c.leaseMargin},
+		{"WithRotationBuffer", c.rotationBuffer},
+		{"WithMaxStale", c.maxStale},
+		{"WithRefreshBackoff", c.refreshBackoff},
+		{"WithFetchTimeout", c.fetchTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("secretcache: %s(%v): negative duration", d.name, d.v)
+		}
+	}
+	if c.maxEntries < 1 {
+		return fmt.Errorf("secretcache: WithMaxEntries(%d): must be at least 1", c.maxEntries)
+	}
+	return nil
+}
+
+// WithTTL sets how long a value stays fresh when nothing about the value
+// asks for less (default 5 minutes). 0 means values are never fresh: every
+// read fetches, and the cache only serves stale fallbacks and shares
+// concurrent fetches.
+func WithTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
+
+// WithMaxEntries bounds the number of entries (default 10 000); the least
+// recently used entry is evicted first.
+func WithMaxEntries(n int) Option { return func(c *config) { c.maxEntries = n } }
+
+// WithLeaseMargin sets how long before the end of its lease a leased value
+// stops being fresh (default 60 s). A leased value always lives at least
+// half its lease: its life is max(lease - margin, lease/2).
+func WithLeaseMargin(d time.Duration) Option { return func(c *config) { c.leaseMargin = d } }
+
+// WithRotationBuffer sets how long before a scheduled rotation (a cron
+// schedule or a static role's next rotation) a value stops being fresh
+// (default 10 minutes).
+func WithRotationBuffer(d time.Duration) Option { return func(c *config) { c.rotationBuffer = d } }
+
+// WithMaxStale sets how long after its expiry a value may still be served
+// when its refresh fails with an error [WithStaleOn] accepts (default
+// 1 hour). 0 disables stale answers.
+func WithMaxStale(d time.Duration) Option { return func(c *config) { c.maxStale = d } }
+
+// WithStaleOn sets which fetch errors allow a stale answer. The default,
+// nil, allows none. The root package passes gdsvault.IsTransient.
+func WithStaleOn(f func(error) bool) Option { return func(c *config) { c.staleOn = f } }
+
+// WithLogger sets where stale answers and unusable rotation schedules are
+// logged (at Warn; keys, ages and schedules, never values). The default is
+// [slog.Default] at the time of logging.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithRefreshBackoff sets how long, after a refresh failed and the read was
+// answered with a stale value, further reads of that key get the stale value
+// without fetching again (default 1 s; 0: every read retries). It keeps a
+// stream of sequential reads from hammering a Vault that is down or rate
+// limiting; [Bypass] reads always fetch.
+func WithRefreshBackoff(d time.Duration) Option { return func(c *config) { c.refreshBackoff = d } }
+
+// WithFetchTimeout bounds each fetch (default 1 minute; 0: no bound besides
+// the fetch function's own). The fetch runs on a context its callers cannot
+// cancel, so without a bound a hung fetch would hold every later read of its
+// key. A fetch that runs out of this time may be answered with a stale value
+// whatever [WithStaleOn] says of its error.
+func WithFetchTimeout(d time.Duration) Option { return func(c *config) { c.fetchTimeout = d } }
+
+// ReadOption changes one [Cache.Get].
+type ReadOption func(*readConfig)
+
+type readConfig struct {
+	ttl    time.Duration
+	hasTTL bool
+	bypass bool
+}
+
+// TTL overrides the cache's TTL for one read, still capped by the value's
+// lease and rotation bounds. A cached value older than d is not fresh for
+// this read (so a read can ask for fresher data than other reads), and a
+// value this read fetches is stored with this TTL. A read cannot make a
+// value fetched by another read live longer than it was stored for.
+// A zero or negative d always fetches.
+func TTL(d time.Duration) ReadOption {
+	return func(r *readConfig) { r.ttl, r.hasTTL = max(d, 0), true }
+}
+
+// Bypass makes a read skip the cached value: it always fetches (or joins a
+// fetch of its key already under way, which started after the last
+// invalidation) and stores the fresh value. A failed fetch may still be
+// answered with a stale value under the usual rules.
+func Bypass() ReadOption { return func(r *readConfig) { r.bypass = true } }
+
+// applyReadOptions is kept out of Get so that the readConfig escapes to the
+// heap only for reads that pass options.
+//
+//go:noinline
+func applyReadOptions(opts []ReadOption) readConfig {
+	rc := new(readConfig)
+	for _, o := range opts {
+		if o != nil {
+			o(rc)
+		}
+	}
+	return *rc
+}
