@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/internal/cloudauth"
 )
 
 const (
@@ -38,9 +36,6 @@ const (
 
 	clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 )
-
-// maxBody bounds what is read from IMDS or Azure AD.
-const maxBody = 1 << 20
 
 // Option configures a Method in New.
 type Option func(*Method) error
@@ -85,7 +80,7 @@ func New(role string, opts ...Option) (*Method, error) {
 		authority: strings.TrimRight(DefaultAuthorityHost, "/"),
 	}
 	var errs []error
-	if err := checkRole(m.role); err != nil {
+	if err := cloudauth.CheckRole("azure", m.role); err != nil {
 		errs = append(errs, err)
 	}
 	for _, o := range opts {
@@ -105,55 +100,24 @@ func New(role string, opts ...Option) (*Method, error) {
 		return nil, errors.Join(errs...)
 	}
 	if m.imdsClient == nil {
-		m.imdsClient = &http.Client{Transport: imdsTransport(), Timeout: DefaultTimeout}
+		// IMDS is asked directly, never through a proxy.
+		m.imdsClient = cloudauth.MetadataClient(DefaultTimeout)
 	}
 	if m.aad == nil {
-		m.aad = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: DefaultTimeout}
+		m.aad = cloudauth.APIClient(DefaultTimeout)
 	}
 	return m, nil
 }
 
-// imdsTransport talks to IMDS directly, never through a proxy, and gives up
-// quickly on a host that does not answer.
-func imdsTransport() *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	tr.DialContext = (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.MaxIdleConnsPerHost = 2
-	return tr
-}
-
-var (
-	nameRE   = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
-	tenantRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
-)
-
-func checkRole(role string) error {
-	if role == "" {
-		return &gdsvault.ConfigError{Field: "azure role", Problem: "is empty",
-			Hint: "name the Vault role to log in with (VAULT_AZURE_ROLE), as created with vault write auth/azure/role/<name>"}
-	}
-	if !nameRE.MatchString(role) {
-		return &gdsvault.ConfigError{Field: "azure role", Problem: "is not a valid Vault role name: " + quote(role),
-			Hint: "role names are letters, digits, '_', '-' and '.'"}
-	}
-	return nil
-}
+var tenantRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 
 // WithMountPath sets the path the azure auth method is enabled at (default
 // "azure"; "auth/" is added by the method).
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		mount := strings.Trim(strings.TrimSpace(p), "/")
-		if mount == "" {
-			return &gdsvault.ConfigError{Field: "azure mount path", Problem: "is empty",
-				Hint: "give the path the auth method is enabled at, e.g. azure (VAULT_AUTH_MOUNT)"}
-		}
-		for _, seg := range strings.Split(mount, "/") {
-			if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, " \t\r\n?#%\\") {
-				return &gdsvault.ConfigError{Field: "azure mount path", Problem: "is not a valid mount path: " + quote(p),
-					Hint: "e.g. azure or team-a/azure, without auth/ and without spaces, '?', '#' or '..'"}
-			}
+		mount, err := cloudauth.CleanMount("azure", p)
+		if err != nil {
+			return err
 		}
 		m.mount = mount
 		return nil
@@ -170,7 +134,7 @@ func WithResource(r string) Option {
 	return func(m *Method) error {
 		r = strings.TrimSpace(r)
 		if r == "" || strings.ContainsAny(r, " \t\r\n") {
-			return &gdsvault.ConfigError{Field: "azure resource", Problem: "must be a resource URI or app ID, got " + quote(r),
+			return &gdsvault.ConfigError{Field: "azure resource", Problem: "must be a resource URI or app ID, got " + cloudauth.Quote(r),
 				Hint: "use the resource of vault read auth/azure/config (VAULT_AZURE_RESOURCE), e.g. " + DefaultResource}
 		}
 		m.resource = r
@@ -182,7 +146,7 @@ func WithResource(r string) Option {
 // (default http://169.254.169.254), for tests and emulators.
 func WithIMDSEndpoint(baseURL string) Option {
 	return func(m *Method) error {
-		u, err := checkBaseURL(baseURL)
+		u, err := cloudauth.BaseURL(baseURL)
 		if err != nil {
 			return &gdsvault.ConfigError{Field: "azure IMDS endpoint", Problem: err.Error(), Hint: "e.g. " + DefaultIMDSEndpoint}
 		}
@@ -196,21 +160,13 @@ func WithIMDSEndpoint(baseURL string) Option {
 // AZURE_AUTHORITY_HOST convention: another cloud, or a stand-in in tests.
 func WithAuthorityHost(baseURL string) Option {
 	return func(m *Method) error {
-		u, err := checkBaseURL(baseURL)
+		u, err := cloudauth.BaseURL(baseURL)
 		if err != nil {
 			return &gdsvault.ConfigError{Field: "azure authority host", Problem: err.Error(), Hint: "e.g. " + DefaultAuthorityHost + " (AZURE_AUTHORITY_HOST)"}
 		}
 		m.authority = u
 		return nil
 	}
-}
-
-func checkBaseURL(s string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("must be an http:// or https:// URL without a query, got " + quote(s))
-	}
-	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // WithClientID picks a user-assigned managed identity by its client ID
@@ -220,7 +176,7 @@ func WithClientID(id string) Option {
 	return func(m *Method) error {
 		id = strings.TrimSpace(id)
 		if id == "" || strings.ContainsAny(id, " \t\r\n/?#&") {
-			return &gdsvault.ConfigError{Field: "azure client id", Problem: "must be the client ID of a managed identity, got " + quote(id),
+			return &gdsvault.ConfigError{Field: "azure client id", Problem: "must be the client ID of a managed identity, got " + cloudauth.Quote(id),
 				Hint: "leave the option out for the system-assigned identity (AZURE_CLIENT_ID)"}
 		}
 		m.clientID = id
@@ -238,11 +194,11 @@ func WithWorkloadIdentity(tenantID, clientID string, tokenFile gdsvault.Credenti
 		var errs []error
 		tenantID, clientID = strings.TrimSpace(tenantID), strings.TrimSpace(clientID)
 		if !tenantRE.MatchString(tenantID) {
-			errs = append(errs, &gdsvault.ConfigError{Field: "azure tenant id", Problem: "must be a tenant ID or domain, got " + quote(tenantID),
+			errs = append(errs, &gdsvault.ConfigError{Field: "azure tenant id", Problem: "must be a tenant ID or domain, got " + cloudauth.Quote(tenantID),
 				Hint: "set AZURE_TENANT_ID (the AKS workload identity webhook does)"})
 		}
 		if clientID == "" || strings.ContainsAny(clientID, " \t\r\n") {
-			errs = append(errs, &gdsvault.ConfigError{Field: "azure client id", Problem: "must be the client ID of the federated identity, got " + quote(clientID),
+			errs = append(errs, &gdsvault.ConfigError{Field: "azure client id", Problem: "must be the client ID of the federated identity, got " + cloudauth.Quote(clientID),
 				Hint: "set AZURE_CLIENT_ID (the azure.workload.identity/client-id annotation of the service account)"})
 		}
 		if tokenFile.IsZero() {
@@ -279,7 +235,7 @@ func WithVM(subscriptionID, resourceGroup, vmName, vmssName string) Option {
 		}
 		for _, s := range []string{v.subscriptionID, v.resourceGroup, v.vmName, v.vmssName} {
 			if strings.ContainsAny(s, " \t\r\n/?#") {
-				return &gdsvault.ConfigError{Field: "azure vm", Problem: "holds an invalid name: " + quote(s)}
+				return &gdsvault.ConfigError{Field: "azure vm", Problem: "holds an invalid name: " + cloudauth.Quote(s)}
 			}
 		}
 		m.vm = v
@@ -379,7 +335,7 @@ func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth,
 	}
 	a, err := c.Login(ctx, "auth/"+m.mount+"/login", body)
 	if err != nil {
-		return nil, scrubError(err, tok.Reveal())
+		return nil, cloudauth.ScrubError(err, tok.Reveal())
 	}
 	return a, nil
 }
@@ -396,14 +352,12 @@ func (m *Method) managedIdentityToken(ctx context.Context) (gdsvault.Token, erro
 	if err != nil {
 		return gdsvault.Token{}, err
 	}
-	var ans struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &ans); err != nil || strings.TrimSpace(ans.AccessToken) == "" {
+	tok, ok := cloudauth.AccessToken(body)
+	if !ok {
 		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: http.StatusOK,
 			Message: "the answer holds no access_token", Hint: "a proxy or another service answers at " + m.imds}
 	}
-	return gdsvault.NewToken(strings.TrimSpace(ans.AccessToken)), nil
+	return tok, nil
 }
 
 // instance asks IMDS which machine this is.
@@ -435,19 +389,18 @@ func (m *Method) instance(ctx context.Context) (*vmInfo, error) {
 func (m *Method) imdsGet(ctx context.Context, op, u string, q url.Values) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"?"+q.Encode(), nil)
 	if err != nil {
-		return nil, &gdsvault.ConfigError{Field: "azure IMDS endpoint", Problem: "cannot build a request for " + quote(u) + ": " + errText(err)}
+		return nil, cloudauth.RequestError("azure IMDS endpoint", u, err)
 	}
 	req.Header.Set("Metadata", "true")
 	resp, err := m.imdsClient.Do(req)
 	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, Err: transportErr(ctx, err),
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, Err: cloudauth.TransportErr(ctx, err),
 			Hint: "not running on an Azure VM or scale set? IMDS (" + m.imds + ") answers only there: on AKS use " +
 				"workload identity (WithWorkloadIdentity), or use another auth method (approle, jwt, ...)"}
 	}
-	defer drain(resp)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := cloudauth.ReadBody(resp)
 	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, Err: transportErr(ctx, err),
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
 			Hint: "IMDS's answer was cut; try again"}
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -486,25 +439,24 @@ func (m *Method) federatedToken(ctx context.Context) (gdsvault.Token, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
-		return gdsvault.Token{}, &gdsvault.ConfigError{Field: "azure authority host", Problem: "cannot build a request for " + quote(u) + ": " + errText(err)}
+		return gdsvault.Token{}, cloudauth.RequestError("azure authority host", u, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := m.aad.Do(req)
 	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, Err: transportErr(ctx, err),
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, Err: cloudauth.TransportErr(ctx, err),
 			Hint: "cannot reach Azure AD at " + m.authority + ": check the network path (proxy, firewall) or AZURE_AUTHORITY_HOST"}
 	}
-	defer drain(resp)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := cloudauth.ReadBody(resp)
 	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Err: transportErr(ctx, err),
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
 			Hint: "Azure AD's answer was cut; try again"}
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode}
 		e.Code, e.Message = serverMessage(body)
-		e.Message = scrub(e.Message, assertion.Reveal())
+		e.Message = cloudauth.Scrub(e.Message, assertion.Reveal())
 		switch {
 		case strings.Contains(e.Message, "AADSTS70021") || strings.Contains(e.Message, "AADSTS700213"):
 			e.Hint = "no federated identity credential of client " + m.wi.clientID + " matches the token's issuer and subject: " +
@@ -520,14 +472,12 @@ func (m *Method) federatedToken(ctx context.Context) (gdsvault.Token, error) {
 		}
 		return gdsvault.Token{}, e
 	}
-	var ans struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &ans); err != nil || strings.TrimSpace(ans.AccessToken) == "" {
+	tok, ok := cloudauth.AccessToken(body)
+	if !ok {
 		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode,
 			Message: "the answer holds no access_token", Hint: "a proxy may stand in front of " + m.authority}
 	}
-	return gdsvault.NewToken(strings.TrimSpace(ans.AccessToken)), nil
+	return tok, nil
 }
 
 // Error is a failure to get a token or the machine's details from IMDS or
@@ -552,29 +502,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("azure auth: " + e.Op + ": " + e.Method + " " + e.URL + ": ")
-	if e.StatusCode == 0 {
-		b.WriteString("no answer")
-	} else {
-		b.WriteString(strconv.Itoa(e.StatusCode))
-		if t := http.StatusText(e.StatusCode); t != "" {
-			b.WriteString(" " + strings.ToLower(t))
-		}
+	detail := e.Code + e.Message
+	if e.Code != "" && e.Message != "" {
+		detail = e.Code + ": " + e.Message
 	}
-	switch {
-	case e.Code != "" && e.Message != "":
-		b.WriteString(": " + e.Code + ": " + e.Message)
-	case e.Code != "" || e.Message != "":
-		b.WriteString(": " + e.Code + e.Message)
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	if e.Hint != "" {
-		b.WriteString(" (hint: " + e.Hint + ")")
-	}
-	return b.String()
+	return cloudauth.ErrorParts{Method: "azure", Op: e.Op, HTTPMethod: e.Method, URL: e.URL, StatusCode: e.StatusCode,
+		Detail: detail, Err: e.Err, Hint: e.Hint}.Text()
 }
 
 // Unwrap returns the transport's error.
@@ -595,16 +528,12 @@ func serverMessage(body []byte) (code, msg string) {
 		}
 		switch {
 		case json.Unmarshal(a.Error, &s) == nil:
-			return short(s), short(firstLine(a.Desc))
+			return cloudauth.Short(s), cloudauth.Short(firstLine(a.Desc))
 		case json.Unmarshal(a.Error, &arm) == nil:
-			return short(arm.Code), short(firstLine(arm.Message))
+			return cloudauth.Short(arm.Code), cloudauth.Short(firstLine(arm.Message))
 		}
 	}
-	t := strings.TrimSpace(string(body))
-	if t == "" || strings.ContainsAny(t[:1], "<{[") {
-		return "", ""
-	}
-	return "", short(firstLine(t))
+	return "", cloudauth.Short(firstLine(cloudauth.PlainText(body)))
 }
 
 // firstLine keeps the first line: Azure AD appends trace and correlation
@@ -615,74 +544,4 @@ func firstLine(s string) string {
 		s = s[:i]
 	}
 	return s
-}
-
-func short(s string) string {
-	s = strings.ToValidUTF8(strings.TrimSpace(s), "?")
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
-}
-
-// scrub replaces every secret in s by [redacted].
-func scrub(s string, secrets ...string) string {
-	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "[redacted]")
-		}
-	}
-	return s
-}
-
-// scrubError removes the token from Vault's messages, should Vault ever
-// quote it, so that it cannot reach an error string.
-func scrubError(err error, secret string) error {
-	var re *gdsvault.ResponseError
-	if errors.As(err, &re) {
-		for i := range re.Errors {
-			re.Errors[i] = scrub(re.Errors[i], secret)
-		}
-		for i := range re.Warnings {
-			re.Warnings[i] = scrub(re.Warnings[i], secret)
-		}
-		re.Hint = scrub(re.Hint, secret)
-		return err
-	}
-	if msg := err.Error(); scrub(msg, secret) != msg {
-		return errors.New(scrub(msg, secret))
-	}
-	return err
-}
-
-// transportErr drops the URL a *url.Error repeats (it holds the query) and
-// prefers the context's own error.
-func transportErr(ctx context.Context, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		err = ctx.Err()
-	}
-	return err
-}
-
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-func quote(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return strconv.Quote(s)
 }

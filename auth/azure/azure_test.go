@@ -17,6 +17,7 @@ import (
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/azure"
+	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
 )
 
 var _ gdsvault.AuthMethod = (*azure.Method)(nil)
@@ -92,7 +93,7 @@ func TestNewValidation(t *testing.T) {
 // answers 500: ErrInternal, without the token.
 func TestManagedIdentityLogin(t *testing.T) {
 	mount, role := azureMount(t, map[string]any{"bound_subscription_ids": []string{subscriptionID}, "bound_resource_groups": []string{resourceGroup}})
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	tests := []struct {
 		name      string
 		clientID  string
@@ -118,7 +119,7 @@ func TestManagedIdentityLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := len(proxy.all())
+			before := len(proxy.All())
 			auth, err := m.Login(ctxT(t), newClient(t, proxy.URL, gdsvault.WithNamespace(tt.namespace)))
 			if auth != nil || !errors.Is(err, gdsvault.ErrInternal) {
 				t.Fatalf("Login = %v, %v; want ErrInternal (Vault cannot reach Azure AD)", auth, err)
@@ -129,7 +130,7 @@ func TestManagedIdentityLogin(t *testing.T) {
 			}
 			t.Logf("real Vault answered: %v", err)
 
-			reqs := imds.all()
+			reqs := imds.All()
 			if len(reqs) != 2 {
 				t.Fatalf("IMDS saw %d requests, want 2", len(reqs))
 			}
@@ -145,7 +146,7 @@ func TestManagedIdentityLogin(t *testing.T) {
 				t.Errorf("instance request = %s ?%s %v", instReq.Path, instReq.Query.Encode(), instReq.Header)
 			}
 			jwt := imds.issued()[0]
-			ex := proxy.all()[before:]
+			ex := proxy.All()[before:]
 			if len(ex) != 1 {
 				t.Fatalf("Vault saw %d requests, want 1 login", len(ex))
 			}
@@ -153,14 +154,14 @@ func TestManagedIdentityLogin(t *testing.T) {
 			for k, v := range tt.machine {
 				want[k] = v
 			}
-			assertLogin(t, ex[0], mount, want, tt.namespace)
+			cloudtest.AssertLogin(t, ex[0], mount, want, tt.namespace)
 			// Offline, Vault cannot resolve login.microsoftonline.com; online,
 			// Azure AD does not know the made-up tenant. Both end in a 500.
 			if ex[0].Status != http.StatusInternalServerError ||
 				!bytes.Contains(ex[0].Answer, []byte("openid-configuration")) && !bytes.Contains(ex[0].Answer, []byte("AADSTS")) {
 				t.Errorf("Vault answered %d %s", ex[0].Status, ex[0].Answer)
 			}
-			assertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), jwt)
+			cloudtest.AssertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), jwt)
 		})
 	}
 }
@@ -170,7 +171,7 @@ func TestManagedIdentityLogin(t *testing.T) {
 func TestVaultRefusal(t *testing.T) {
 	mount, _ := azureMount(t, map[string]any{"bound_subscription_ids": []string{subscriptionID}})
 	imds := newIMDS(t, azure.DefaultResource, "", compute{subscriptionID, resourceGroup, "vm1", "", "westeurope"})
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	m, err := azure.New("no-such-role", azure.WithMountPath(mount), azure.WithIMDSEndpoint(imds.URL))
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +183,7 @@ func TestVaultRefusal(t *testing.T) {
 		t.Fatalf("err = %v, want ErrAuthFailed (400 invalid role name)", err)
 	}
 	t.Logf("real Vault answered: %v", err)
-	assertNoSecret(t, "error", err.Error(), imds.issued()...)
+	cloudtest.AssertNoSecret(t, "error", err.Error(), imds.issued()...)
 }
 
 // TestWithVMSkipsInstanceMetadata: with WithVM only the token comes from
@@ -190,7 +191,7 @@ func TestVaultRefusal(t *testing.T) {
 func TestWithVMSkipsInstanceMetadata(t *testing.T) {
 	mount, role := azureMount(t, map[string]any{"bound_resource_groups": []string{"rg-other"}})
 	imds := newIMDS(t, "api://vault-prod", "", compute{})
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	m, err := azure.New(role, azure.WithMountPath(mount), azure.WithIMDSEndpoint(imds.URL), azure.WithResource("api://vault-prod"),
 		azure.WithVM(subscriptionID, "rg-other", "ignored-vm", "vmss-other"))
 	if err != nil {
@@ -200,15 +201,15 @@ func TestWithVMSkipsInstanceMetadata(t *testing.T) {
 	if !errors.Is(err, gdsvault.ErrInternal) {
 		t.Fatalf("err = %v", err)
 	}
-	reqs := imds.all()
+	reqs := imds.All()
 	if len(reqs) != 1 || reqs[0].Path != "/metadata/identity/oauth2/token" || reqs[0].Query.Get("resource") != "api://vault-prod" {
 		t.Fatalf("IMDS requests = %+v", reqs)
 	}
-	ex := proxy.all()
+	ex := proxy.All()
 	if len(ex) != 1 {
 		t.Fatalf("Vault saw %d requests", len(ex))
 	}
-	assertLogin(t, ex[0], mount, map[string]any{"role": role, "jwt": imds.issued()[0], "subscription_id": subscriptionID,
+	cloudtest.AssertLogin(t, ex[0], mount, map[string]any{"role": role, "jwt": imds.issued()[0], "subscription_id": subscriptionID,
 		"resource_group_name": "rg-other", "vmss_name": "vmss-other"}, "")
 }
 
@@ -223,7 +224,7 @@ func TestWorkloadIdentityRotation(t *testing.T) {
 	const clientID = "5e1f0000-aaaa-4bbb-8ccc-000000000042"
 	aad := newAAD(t, tenantID, clientID, "https://management.azure.com//.default")
 	imds := newIMDS(t, azure.DefaultResource, "", compute{})
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	file := filepath.Join(t.TempDir(), "azure-identity-token")
 
 	m, err := azure.New(role, azure.WithMountPath(mount), azure.WithIMDSEndpoint(imds.URL), azure.WithAuthorityHost(aad.URL+"/"),
@@ -250,25 +251,25 @@ func TestWorkloadIdentityRotation(t *testing.T) {
 		if len(problems) > 0 || len(issued) != i+1 {
 			t.Fatalf("login %d: Azure AD stand-in issued %d, problems %v", i, len(issued), problems)
 		}
-		assertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), assertion, issued[i])
+		cloudtest.AssertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), assertion, issued[i])
 	}
 	issued, _ := aad.state()
 	if issued[0] == issued[1] {
 		t.Fatal("the stand-in issued the same token twice")
 	}
-	for i, r := range aad.all() {
+	for i, r := range aad.All() {
 		if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || !strings.Contains(string(r.Body), "client_assertion="+assertions[i]) {
 			t.Errorf("exchange %d did not carry assertion %d", i, i)
 		}
 	}
-	ex := proxy.all()
+	ex := proxy.All()
 	if len(ex) != 2 {
 		t.Fatalf("Vault saw %d requests", len(ex))
 	}
 	for i, e := range ex {
-		assertLogin(t, e, mount, map[string]any{"role": role, "jwt": issued[i]}, "")
+		cloudtest.AssertLogin(t, e, mount, map[string]any{"role": role, "jwt": issued[i]}, "")
 	}
-	if n := len(imds.all()); n != 0 {
+	if n := len(imds.All()); n != 0 {
 		t.Errorf("IMDS was asked %d times in the workload identity flow", n)
 	}
 
@@ -281,7 +282,7 @@ func TestWorkloadIdentityRotation(t *testing.T) {
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), file) {
 			t.Fatalf("err = %v, want a ConfigError naming the file", err)
 		}
-		if n := len(aad.all()); n != 2 {
+		if n := len(aad.All()); n != 2 {
 			t.Errorf("Azure AD was asked without an assertion")
 		}
 	})
@@ -319,7 +320,7 @@ func TestIMDSErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			imds := newIMDS(t, azure.DefaultResource, "", compute{subscriptionID, resourceGroup, "vm1", "", ""})
 			imds.fail = tt.handler
-			proxy := newRecordingProxy(t, vault.Addr)
+			proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 			opts := []azure.Option{azure.WithIMDSEndpoint(imds.URL)}
 			if tt.clientID != "" {
 				opts = append(opts, azure.WithClientID(tt.clientID))
@@ -338,7 +339,7 @@ func TestIMDSErrors(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			if n := len(proxy.all()); n != 0 {
+			if n := len(proxy.All()); n != 0 {
 				t.Errorf("Vault was asked %d times", n)
 			}
 		})
@@ -396,7 +397,7 @@ func TestAADErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "Trace ID") {
 				t.Errorf("error keeps Azure AD's trace lines: %v", err)
 			}
-			assertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), assertion)
+			cloudtest.AssertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), assertion)
 		})
 	}
 }

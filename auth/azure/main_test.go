@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,56 +52,4 @@ func azureMount(t testing.TB, role map[string]any) (mount, roleName string) {
 	roleName = vault.UniqueName("role")
 	vault.Must(t, http.MethodPost, "auth/"+mount+"/role/"+roleName, role)
 	return mount, roleName
-}
-
-// assertNoSecret fails when text holds any of the secrets, or the
-// signature part of a JWT among them.
-func assertNoSecret(t testing.TB, what, text string, secrets ...string) {
-	t.Helper()
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		if strings.Contains(text, s) {
-			t.Errorf("%s holds a secret: %s", what, text)
-		}
-		if i := strings.LastIndexByte(s, '.'); i > 0 && len(s)-i > 20 && strings.Contains(text, s[i+1:]) {
-			t.Errorf("%s holds a JWT signature: %s", what, text)
-		}
-	}
-}
-
-// assertLogin checks one login request the real Vault received: path, the
-// exact JSON body, no client token, the namespace header.
-func assertLogin(t testing.TB, e exchange, mount string, body map[string]any, namespace string) {
-	t.Helper()
-	if e.Method != http.MethodPost && e.Method != http.MethodPut {
-		t.Errorf("login method = %s", e.Method)
-	}
-	if want := "/v1/auth/" + mount + "/login"; e.Path != want {
-		t.Errorf("login path = %s, want %s", e.Path, want)
-	}
-	if !reflect.DeepEqual(e.Body, body) {
-		t.Errorf("login body = %v\nwant %v", redactJWT(e.Body), redactJWT(body))
-	}
-	if v := e.Header.Values("X-Vault-Token"); len(v) != 0 {
-		t.Errorf("the login carried a client token header")
-	}
-	if got := e.Header.Get("X-Vault-Namespace"); got != namespace {
-		t.Errorf("X-Vault-Namespace = %q, want %q", got, namespace)
-	}
-	if got := e.Header.Get("Content-Type"); got != "application/json" {
-		t.Errorf("Content-Type = %q", got)
-	}
-}
-
-func redactJWT(m map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		if s, ok := v.(string); ok && k == "jwt" && len(s) > 12 {
-			v = s[:12] + "..."
-		}
-		out[k] = v
-	}
-	return out
 }

@@ -1,73 +1,34 @@
 package azure_test
 
-// Local stand-ins for Azure IMDS and the Azure AD token endpoint, and a
-// recording reverse proxy in front of the real Vault. Nothing here talks to
-// Microsoft.
+// Local stand-ins for Azure IMDS and the Azure AD token endpoint. Nothing
+// here talks to Microsoft.
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-)
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
+)
 
 // fakeJWT builds a JWT-shaped access token (not verifiable by anyone: Vault
 // could not reach Microsoft's keys anyway).
 func fakeJWT(claims map[string]any) string {
 	h, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "stand-in"})
 	c, _ := json.Marshal(claims)
-	return b64(h) + "." + b64(c) + "." + b64([]byte(randomHex(32)))
+	return b64(h) + "." + b64(c) + "." + b64([]byte(cloudtest.RandomHex(32)))
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// seen is one request a stand-in received.
-type seen struct {
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-}
-
-type requestLog struct {
-	mu   sync.Mutex
-	reqs []seen
-}
-
-func (l *requestLog) add(r *http.Request) seen {
-	b, _ := io.ReadAll(r.Body)
-	s := seen{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: b}
-	l.mu.Lock()
-	l.reqs = append(l.reqs, s)
-	l.mu.Unlock()
-	return s
-}
-
-func (l *requestLog) all() []seen {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]seen(nil), l.reqs...)
-}
 
 type compute struct {
 	SubscriptionID    string `json:"subscriptionId"`
@@ -82,7 +43,7 @@ type compute struct {
 // found" for a client_id it does not know.
 type imdsServer struct {
 	*httptest.Server
-	requestLog
+	cloudtest.RequestLog
 	resource string // the resource it issues tokens for
 	clientID string // the user-assigned identity it knows ("" = system-assigned only)
 	compute  compute
@@ -111,7 +72,7 @@ func imdsError(w http.ResponseWriter, status int, code, desc string) {
 }
 
 func (s *imdsServer) serve(w http.ResponseWriter, r *http.Request) {
-	req := s.add(r)
+	req := s.Add(r)
 	if s.fail != nil {
 		s.fail(w, r)
 		return
@@ -139,7 +100,7 @@ func (s *imdsServer) serve(w http.ResponseWriter, r *http.Request) {
 			imdsError(w, http.StatusBadRequest, "invalid_request", "Identity not found")
 			return
 		}
-		oid := "11111111-2222-3333-4444-" + randomHex(6)
+		oid := "11111111-2222-3333-4444-" + cloudtest.RandomHex(6)
 		tok := fakeJWT(map[string]any{"aud": s.resource, "oid": oid, "xms_mirid": "/subscriptions/" + s.compute.SubscriptionID +
 			"/resourcegroups/" + s.compute.ResourceGroupName + "/providers/Microsoft.Compute/virtualMachines/" + s.compute.Name,
 			"exp": time.Now().Add(time.Hour).Unix()})
@@ -174,7 +135,7 @@ func (s *imdsServer) issued() []string {
 // its tenant, client ID and scope, and issues an access token per assertion.
 type aadServer struct {
 	*httptest.Server
-	requestLog
+	cloudtest.RequestLog
 	tenant, clientID, scope string
 
 	mu       sync.Mutex
@@ -215,7 +176,7 @@ func (s *aadServer) refuse(w http.ResponseWriter, code, format string, args ...a
 }
 
 func (s *aadServer) serve(w http.ResponseWriter, r *http.Request) {
-	req := s.add(r)
+	req := s.Add(r)
 	if s.fail != nil {
 		s.fail(w, r)
 		return
@@ -264,68 +225,4 @@ func (s *aadServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
-}
-
-// exchange is one request through the recording proxy and the real Vault's
-// answer to it.
-type exchange struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   map[string]any
-	Status int
-	Answer []byte
-}
-
-// recordingProxy is a reverse proxy in front of the real Vault that keeps
-// every request and answer.
-type recordingProxy struct {
-	*httptest.Server
-	mu        sync.Mutex
-	exchanges []exchange
-}
-
-type exchangeKey struct{}
-
-func newRecordingProxy(tb testing.TB, target string) *recordingProxy {
-	tb.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &recordingProxy{}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
-		ModifyResponse: func(resp *http.Response) error {
-			b, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			resp.Body = io.NopCloser(bytes.NewReader(b))
-			i := resp.Request.Context().Value(exchangeKey{}).(int)
-			p.mu.Lock()
-			p.exchanges[i].Status, p.exchanges[i].Answer = resp.StatusCode, b
-			p.mu.Unlock()
-			return nil
-		},
-	}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var body map[string]any
-		_ = json.Unmarshal(b, &body)
-		p.mu.Lock()
-		i := len(p.exchanges)
-		p.exchanges = append(p.exchanges, exchange{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-		p.mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, i)))
-	}))
-	tb.Cleanup(p.Close)
-	return p
-}
-
-func (p *recordingProxy) all() []exchange {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]exchange(nil), p.exchanges...)
 }

@@ -6,17 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/internal/cloudauth"
 )
 
 const (
@@ -33,9 +31,6 @@ const (
 	// default max_jwt_exp of a Vault gcp role.
 	JWTLifetime = 15 * time.Minute
 )
-
-// maxBody bounds what is read from the metadata server or the IAM API.
-const maxBody = 1 << 20
 
 // Option configures a Method in New.
 type Option func(*Method) error
@@ -68,7 +63,7 @@ func New(role string, opts ...Option) (*Method, error) {
 		now:          time.Now,
 	}
 	var errs []error
-	if err := checkRole(m.role); err != nil {
+	if err := cloudauth.CheckRole("gcp", m.role); err != nil {
 		errs = append(errs, err)
 	}
 	for _, o := range opts {
@@ -83,64 +78,26 @@ func New(role string, opts ...Option) (*Method, error) {
 		return nil, errors.Join(errs...)
 	}
 	if m.metadata == nil {
-		m.metadata = &http.Client{Transport: metadataTransport(), Timeout: DefaultTimeout}
+		// The metadata server is asked directly, never through a proxy.
+		m.metadata = cloudauth.MetadataClient(DefaultTimeout)
 	}
 	if m.api == nil {
-		m.api = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: DefaultTimeout}
+		m.api = cloudauth.APIClient(DefaultTimeout)
 	}
 	return m, nil
-}
-
-// metadataTransport talks to the metadata server directly, never through a
-// proxy, and gives up quickly on a host that does not answer.
-func metadataTransport() *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	tr.DialContext = (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.MaxIdleConnsPerHost = 2
-	return tr
-}
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
-
-func checkRole(role string) error {
-	if role == "" {
-		return &gdsvault.ConfigError{Field: "gcp role", Problem: "is empty",
-			Hint: "name the Vault role to log in with (VAULT_GCP_ROLE), as created with vault write auth/gcp/role/<name>"}
-	}
-	if !nameRE.MatchString(role) {
-		return &gdsvault.ConfigError{Field: "gcp role", Problem: "is not a valid Vault role name: " + quote(role),
-			Hint: "role names are letters, digits, '_', '-' and '.'"}
-	}
-	return nil
 }
 
 // WithMountPath sets the path the gcp auth method is enabled at (default
 // "gcp"; "auth/" is added by the method).
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		mount, err := cleanMount(p)
+		mount, err := cloudauth.CleanMount("gcp", p)
 		if err != nil {
 			return err
 		}
 		m.mount = mount
 		return nil
 	}
-}
-
-func cleanMount(p string) (string, error) {
-	mount := strings.Trim(strings.TrimSpace(p), "/")
-	if mount == "" {
-		return "", &gdsvault.ConfigError{Field: "gcp mount path", Problem: "is empty",
-			Hint: "give the path the auth method is enabled at, e.g. gcp (VAULT_AUTH_MOUNT)"}
-	}
-	for _, seg := range strings.Split(mount, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, " \t\r\n?#%\\") {
-			return "", &gdsvault.ConfigError{Field: "gcp mount path", Problem: "is not a valid mount path: " + quote(p),
-				Hint: "e.g. gcp or team-a/gcp, without auth/ and without spaces, '?', '#' or '..'"}
-		}
-	}
-	return mount, nil
 }
 
 // WithMetadataHost sets the metadata server as host or host:port (default
@@ -162,7 +119,7 @@ func WithMetadataHost(hostport string) Option {
 		}
 		u, err := url.Parse("http://" + h)
 		if err != nil || u.Host != h || u.Hostname() == "" || strings.Contains(h, "@") {
-			return bad("is not a host or host:port: " + quote(hostport))
+			return bad("is not a host or host:port: " + cloudauth.Quote(hostport))
 		}
 		m.metadataHost = h
 		return nil
@@ -181,7 +138,7 @@ func WithIAMServiceAccount(email string) Option {
 				Hint: "give the email of the service account the JWT is signed for (VAULT_GCP_SERVICE_ACCOUNT), or leave the option out for the GCE flow"}
 		}
 		if strings.ContainsAny(e, " \t\r\n/?#%") {
-			return &gdsvault.ConfigError{Field: "gcp service account", Problem: "is not a service account email or ID: " + quote(email),
+			return &gdsvault.ConfigError{Field: "gcp service account", Problem: "is not a service account email or ID: " + cloudauth.Quote(email),
 				Hint: "e.g. vault-client@my-project.iam.gserviceaccount.com"}
 		}
 		m.serviceAccount = e
@@ -194,12 +151,11 @@ func WithIAMServiceAccount(email string) Option {
 // endpoints.
 func WithIAMEndpoint(baseURL string) Option {
 	return func(m *Method) error {
-		u, err := url.Parse(strings.TrimSpace(baseURL))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			return &gdsvault.ConfigError{Field: "gcp IAM endpoint", Problem: "must be an http:// or https:// URL without a query, got " + quote(baseURL),
-				Hint: "e.g. " + DefaultIAMEndpoint}
+		u, err := cloudauth.BaseURL(baseURL)
+		if err != nil {
+			return &gdsvault.ConfigError{Field: "gcp IAM endpoint", Problem: err.Error(), Hint: "e.g. " + DefaultIAMEndpoint}
 		}
-		m.iamEndpoint = strings.TrimRight(u.String(), "/")
+		m.iamEndpoint = u
 		return nil
 	}
 }
@@ -267,7 +223,7 @@ func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth,
 	}
 	a, err := c.Login(ctx, "auth/"+m.mount+"/login", map[string]any{"role": m.role, "jwt": jwt.Reveal()})
 	if err != nil {
-		return nil, scrubError(err, jwt.Reveal())
+		return nil, cloudauth.ScrubError(err, jwt.Reveal())
 	}
 	return a, nil
 }
@@ -305,15 +261,13 @@ func (m *Method) accessToken(ctx context.Context) (gdsvault.Token, error) {
 	if err != nil {
 		return gdsvault.Token{}, err
 	}
-	var ans struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &ans); err != nil || strings.TrimSpace(ans.AccessToken) == "" {
+	tok, ok := cloudauth.AccessToken(body)
+	if !ok {
 		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: http.StatusOK,
 			Message: "the answer holds no access_token",
 			Hint:    "a proxy or another service answers at " + m.metadataHost + "; point WithMetadataHost (GCE_METADATA_HOST) at the metadata server"}
 	}
-	return gdsvault.NewToken(strings.TrimSpace(ans.AccessToken)), nil
+	return tok, nil
 }
 
 func (m *Method) metadataGet(ctx context.Context, op, u string, q url.Values) ([]byte, error) {
@@ -323,19 +277,18 @@ func (m *Method) metadataGet(ctx context.Context, op, u string, q url.Values) ([
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, full, nil)
 	if err != nil {
-		return nil, &gdsvault.ConfigError{Field: "gcp metadata host", Problem: "cannot build a request for " + quote(u) + ": " + errText(err)}
+		return nil, cloudauth.RequestError("gcp metadata host", u, err)
 	}
 	req.Header.Set("Metadata-Flavor", "Google")
 	resp, err := m.metadata.Do(req)
 	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, Err: transportErr(ctx, err),
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, Err: cloudauth.TransportErr(ctx, err),
 			Hint: "not running on GCE, GKE or Cloud Run? Only there does " + m.metadataHost + " answer: set GCE_METADATA_HOST " +
 				"(WithMetadataHost) for an emulator, or use another auth method (approle, jwt, ...)"}
 	}
-	defer drain(resp)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := cloudauth.ReadBody(resp)
 	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, Err: transportErr(ctx, err),
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
 			Hint: "the metadata server's answer was cut; try again"}
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -380,23 +333,22 @@ func (m *Method) signedJWT(ctx context.Context) (gdsvault.Token, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(reqBody))
 	if err != nil {
-		return gdsvault.Token{}, &gdsvault.ConfigError{Field: "gcp IAM endpoint", Problem: "cannot build a request for " + quote(u) + ": " + errText(err)}
+		return gdsvault.Token{}, cloudauth.RequestError("gcp IAM endpoint", u, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+at.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := m.api.Do(req)
 	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, Err: transportErr(ctx, scrubErr(err, at.Reveal())),
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, Err: cloudauth.TransportErr(ctx, cloudauth.ScrubError(err, at.Reveal())),
 			Hint: "cannot reach " + m.iamEndpoint + ": check the network path (proxy, firewall, Private Google Access) to the IAM API"}
 	}
-	defer drain(resp)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := cloudauth.ReadBody(resp)
 	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Err: transportErr(ctx, err),
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
 			Hint: "the IAM API's answer was cut; try again"}
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Message: scrub(serverMessage(body), at.Reveal())}
+		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Message: cloudauth.Scrub(serverMessage(body), at.Reveal())}
 		switch resp.StatusCode {
 		case http.StatusUnauthorized:
 			e.Hint = "the IAM API refused the metadata server's access token: the instance's access scopes must include cloud-platform"
@@ -441,26 +393,8 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("gcp auth: " + e.Op + ": " + e.Method + " " + e.URL + ": ")
-	if e.StatusCode == 0 {
-		b.WriteString("no answer")
-	} else {
-		b.WriteString(strconv.Itoa(e.StatusCode))
-		if t := http.StatusText(e.StatusCode); t != "" {
-			b.WriteString(" " + strings.ToLower(t))
-		}
-	}
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	if e.Hint != "" {
-		b.WriteString(" (hint: " + e.Hint + ")")
-	}
-	return b.String()
+	return cloudauth.ErrorParts{Method: "gcp", Op: e.Op, HTTPMethod: e.Method, URL: e.URL, StatusCode: e.StatusCode,
+		Detail: e.Message, Err: e.Err, Hint: e.Hint}.Text()
 }
 
 // Unwrap returns the transport's error.
@@ -488,24 +422,13 @@ func serverMessage(body []byte) string {
 				s += ": " + g.Desc
 			}
 		}
-		return short(s)
+		return cloudauth.Short(s)
 	}
-	t := strings.TrimSpace(string(body))
-	if t == "" || strings.ContainsAny(t[:1], "<{[") {
-		return ""
-	}
+	t := cloudauth.PlainText(body)
 	if i := strings.IndexByte(t, '\n'); i >= 0 {
 		t = t[:i]
 	}
-	return short(t)
-}
-
-func short(s string) string {
-	s = strings.ToValidUTF8(strings.TrimSpace(s), "?")
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
+	return cloudauth.Short(t)
 }
 
 // looksLikeJWT reports whether s has the three base64url parts of a JWS.
@@ -523,75 +446,4 @@ func looksLikeJWT(s string) bool {
 		}
 	}
 	return true
-}
-
-// scrub replaces every secret in s by [redacted].
-func scrub(s string, secrets ...string) string {
-	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "[redacted]")
-		}
-	}
-	return s
-}
-
-// scrubErr keeps a secret out of a transport error's text.
-func scrubErr(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if scrub(msg, secrets...) == msg {
-		return err
-	}
-	return errors.New(scrub(msg, secrets...))
-}
-
-// scrubError removes the token from Vault's messages, should Vault ever
-// quote it, so that it cannot reach an error string.
-func scrubError(err error, secret string) error {
-	var re *gdsvault.ResponseError
-	if errors.As(err, &re) {
-		for i := range re.Errors {
-			re.Errors[i] = scrub(re.Errors[i], secret)
-		}
-		for i := range re.Warnings {
-			re.Warnings[i] = scrub(re.Warnings[i], secret)
-		}
-		re.Hint = scrub(re.Hint, secret)
-		return err
-	}
-	return scrubErr(err, secret)
-}
-
-// transportErr drops the URL a *url.Error repeats and prefers the
-// context's own error.
-func transportErr(ctx context.Context, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		err = ctx.Err()
-	}
-	return err
-}
-
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-func quote(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return strconv.Quote(s)
 }

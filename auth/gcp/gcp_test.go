@@ -15,6 +15,7 @@ import (
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/gcp"
+	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
 )
 
 var _ gdsvault.AuthMethod = (*gcp.Method)(nil)
@@ -88,7 +89,7 @@ func TestNewValidation(t *testing.T) {
 func TestGCELoginRejectedByVault(t *testing.T) {
 	mount, role := gcpMount(t, nil, map[string]any{"type": "gce", "bound_projects": []string{"stand-in-project"}})
 	md := newMetadataServer(t, testKey, "vm@stand-in-project.iam.gserviceaccount.com")
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	m, err := gcp.New(role, gcp.WithMountPath(mount), gcp.WithMetadataHost(md.URL))
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +110,7 @@ func TestGCELoginRejectedByVault(t *testing.T) {
 			}
 			t.Logf("real Vault answered: %v", err)
 
-			reqs := md.all()
+			reqs := md.All()
 			if len(reqs) != i+1 {
 				t.Fatalf("metadata server saw %d requests, want %d", len(reqs), i+1)
 			}
@@ -122,16 +123,16 @@ func TestGCELoginRejectedByVault(t *testing.T) {
 			if aud := jwtClaims(t, jwt)["aud"]; aud != "vault/"+role {
 				t.Errorf("identity token aud = %v", aud)
 			}
-			logins := proxy.logins()
+			logins := proxy.Logins()
 			if len(logins) != i+1 {
 				t.Fatalf("Vault saw %d logins, want %d", len(logins), i+1)
 			}
-			assertLoginRequest(t, logins[i], mount, role, jwt, ns)
+			cloudtest.AssertLogin(t, logins[i], mount, map[string]any{"role": role, "jwt": jwt}, ns)
 			if logins[i].Status != http.StatusBadRequest {
 				t.Errorf("Vault's status = %d", logins[i].Status)
 			}
-			assertNoSecret(t, "error", err.Error(), jwt)
-			assertNoSecret(t, "error %+v", fmt.Sprintf("%+v %#v", err, err), jwt)
+			cloudtest.AssertNoSecret(t, "error", err.Error(), jwt)
+			cloudtest.AssertNoSecret(t, "error %+v", fmt.Sprintf("%+v %#v", err, err), jwt)
 		})
 	}
 }
@@ -145,7 +146,7 @@ func TestIAMLoginRejectedByVault(t *testing.T) {
 	mount, role := gcpMount(t, nil, map[string]any{"type": "iam", "bound_service_accounts": []string{saEmail}})
 	md := newMetadataServer(t, testKey, "vm@stand-in-project.iam.gserviceaccount.com")
 	iam := newIAMServer(t, testKey, md.accessToken, saEmail, role)
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	m, err := gcp.New(role, gcp.WithMountPath(mount), gcp.WithMetadataHost(md.URL),
 		gcp.WithIAMServiceAccount(saEmail), gcp.WithIAMEndpoint(iam.URL))
 	if err != nil {
@@ -168,16 +169,16 @@ func TestIAMLoginRejectedByVault(t *testing.T) {
 		time.Unix(int64(exp), 0).Before(start.Add(14*time.Minute)) || time.Unix(int64(exp), 0).After(time.Now().Add(15*time.Minute)) {
 		t.Errorf("signed claims = %v", claims)
 	}
-	mreqs := md.all()
+	mreqs := md.All()
 	if len(mreqs) != 1 || mreqs[0].Path != "/computeMetadata/v1/instance/service-accounts/default/token" || mreqs[0].Header.Get("Metadata-Flavor") != "Google" {
 		t.Errorf("metadata requests = %+v", mreqs)
 	}
-	logins := proxy.logins()
+	logins := proxy.Logins()
 	if len(logins) != 1 {
 		t.Fatalf("Vault saw %d logins", len(logins))
 	}
-	assertLoginRequest(t, logins[0], mount, role, signed[0], "")
-	assertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), signed[0], md.accessToken)
+	cloudtest.AssertLogin(t, logins[0], mount, map[string]any{"role": role, "jwt": signed[0]}, "")
+	cloudtest.AssertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), signed[0], md.accessToken)
 }
 
 // TestIAMLoginAcceptedByVault points the real Vault's gcp mount at stand-ins
@@ -198,7 +199,7 @@ func TestIAMLoginAcceptedByVault(t *testing.T) {
 
 	md := newMetadataServer(t, testKey, "vm@stand-in-project.iam.gserviceaccount.com")
 	iam := newIAMServer(t, testKey, md.accessToken, saEmail, role)
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	m, err := gcp.New(role, gcp.WithMountPath(mount), gcp.WithMetadataHost(md.host()),
 		gcp.WithIAMServiceAccount(saEmail), gcp.WithIAMEndpoint(iam.URL))
 	if err != nil {
@@ -222,18 +223,18 @@ func TestIAMLoginAcceptedByVault(t *testing.T) {
 	if len(signed) != 2 || len(problems) > 0 {
 		t.Fatalf("signJwt: %d signed, problems %v", len(signed), problems)
 	}
-	logins := proxy.logins()
+	logins := proxy.Logins()
 	if len(logins) != 2 {
 		t.Fatalf("Vault saw %d logins", len(logins))
 	}
 	for i, e := range logins {
-		assertLoginRequest(t, e, mount, role, signed[i], "")
+		cloudtest.AssertLogin(t, e, mount, map[string]any{"role": role, "jwt": signed[i]}, "")
 		if e.Status != http.StatusOK {
 			t.Errorf("login %d: Vault answered %d", i, e.Status)
 		}
 	}
 	var lookedUp bool
-	for _, r := range google.all() {
+	for _, r := range google.All() {
 		if r.Path == "/v1/projects/-/serviceAccounts/"+saEmail && r.Header.Get("Authorization") == "Bearer "+google.vaultToken {
 			lookedUp = true
 		}
@@ -305,7 +306,7 @@ func TestMetadataErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			md := newMetadataServer(t, testKey, "vm@p.iam.gserviceaccount.com")
 			md.fail = tt.handler
-			proxy := newRecordingProxy(t, vault.Addr)
+			proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 			opts := []gcp.Option{gcp.WithMetadataHost(md.URL)}
 			if tt.iam {
 				opts = append(opts, gcp.WithIAMServiceAccount(saEmail), gcp.WithIAMEndpoint(proxy.URL))
@@ -327,7 +328,7 @@ func TestMetadataErrors(t *testing.T) {
 			if strings.Contains(ge.URL, "?") {
 				t.Errorf("URL keeps its query: %s", ge.URL)
 			}
-			if n := len(proxy.all()); n != 0 {
+			if n := len(proxy.All()); n != 0 {
 				t.Errorf("Vault was asked %d times", n)
 			}
 		})
@@ -379,8 +380,8 @@ func TestIAMErrors(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			assertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), md.accessToken)
-			if reqs := iam.all(); len(reqs) != 1 || reqs[0].Header.Get("Authorization") != "Bearer "+md.accessToken {
+			cloudtest.AssertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), md.accessToken)
+			if reqs := iam.All(); len(reqs) != 1 || reqs[0].Header.Get("Authorization") != "Bearer "+md.accessToken {
 				t.Errorf("signJwt requests: %d", len(reqs))
 			}
 		})
@@ -397,7 +398,7 @@ func TestMetadataUnreachable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	proxy := newRecordingProxy(t, vault.Addr)
+	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	for _, iam := range []bool{false, true} {
 		opts := []gcp.Option{gcp.WithMetadataHost(addr)}
 		if iam {
@@ -422,7 +423,7 @@ func TestMetadataUnreachable(t *testing.T) {
 			}
 		}
 	}
-	if n := len(proxy.all()); n != 0 {
+	if n := len(proxy.All()); n != 0 {
 		t.Errorf("Vault was asked %d times", n)
 	}
 }

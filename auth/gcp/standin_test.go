@@ -1,11 +1,8 @@
 package gcp_test
 
-// Local stand-ins for Google's services and a recording reverse proxy in
-// front of the real Vault. Nothing here talks to Google.
+// Local stand-ins for Google's services. Nothing here talks to Google.
 
 import (
-	"bytes"
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -13,20 +10,18 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
 )
 
 // signingKey is a service account key of the stand-in Google: it signs the
@@ -54,7 +49,7 @@ func newSigningKey() (*signingKey, error) {
 		return nil, err
 	}
 	return &signingKey{
-		kid:     randomHex(20),
+		kid:     cloudtest.RandomHex(20),
 		key:     key,
 		certPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 	}, nil
@@ -74,12 +69,6 @@ func (k *signingKey) sign(claims []byte) (string, error) {
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // jwtClaims decodes the claims of a JWS without verifying it.
 func jwtClaims(tb testing.TB, jws string) map[string]any {
 	tb.Helper()
@@ -98,41 +87,12 @@ func jwtClaims(tb testing.TB, jws string) map[string]any {
 	return c
 }
 
-// seen is one request a stand-in received.
-type seen struct {
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-}
-
-type requestLog struct {
-	mu   sync.Mutex
-	reqs []seen
-}
-
-func (l *requestLog) add(r *http.Request) seen {
-	b, _ := io.ReadAll(r.Body)
-	s := seen{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: b}
-	l.mu.Lock()
-	l.reqs = append(l.reqs, s)
-	l.mu.Unlock()
-	return s
-}
-
-func (l *requestLog) all() []seen {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]seen(nil), l.reqs...)
-}
-
 // metadataServer stands in for the GCE metadata server. Like the real one it
 // answers 403 without "Metadata-Flavor: Google", 400 for an identity token
 // without an audience, and sets Metadata-Flavor: Google on its answers.
 type metadataServer struct {
 	*httptest.Server
-	requestLog
+	cloudtest.RequestLog
 	key          *signingKey
 	email        string // the instance's default service account
 	accessToken  string
@@ -144,7 +104,7 @@ type metadataServer struct {
 
 func newMetadataServer(tb testing.TB, key *signingKey, email string) *metadataServer {
 	tb.Helper()
-	m := &metadataServer{key: key, email: email, accessToken: "ya29.stand-in-access-" + randomHex(16)}
+	m := &metadataServer{key: key, email: email, accessToken: "ya29.stand-in-access-" + cloudtest.RandomHex(16)}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	tb.Cleanup(m.Close)
 	return m
@@ -154,7 +114,7 @@ func newMetadataServer(tb testing.TB, key *signingKey, email string) *metadataSe
 func (m *metadataServer) host() string { return strings.TrimPrefix(m.URL, "http://") }
 
 func (m *metadataServer) serve(w http.ResponseWriter, r *http.Request) {
-	m.add(r)
+	m.Add(r)
 	if m.fail != nil {
 		m.fail(w, r)
 		return
@@ -222,7 +182,7 @@ func (m *metadataServer) lastIdentityJWT() string {
 // payload's claims, and signs it with key.
 type iamServer struct {
 	*httptest.Server
-	requestLog
+	cloudtest.RequestLog
 	key         *signingKey
 	accessToken string // the bearer token it accepts
 	email       string // the one service account it signs for
@@ -252,7 +212,7 @@ func (s *iamServer) problem(w http.ResponseWriter, status int, format string, ar
 }
 
 func (s *iamServer) serve(w http.ResponseWriter, r *http.Request) {
-	req := s.add(r)
+	req := s.Add(r)
 	if s.fail != nil {
 		s.fail(w, r)
 		return
@@ -328,7 +288,7 @@ func (s *iamServer) state() (signed, problems []string) {
 // every service account registered with addAccount.
 type googleAPIs struct {
 	*httptest.Server
-	requestLog
+	cloudtest.RequestLog
 	vaultToken string // the access token Vault's IAM client gets and must present
 
 	mu       sync.Mutex
@@ -336,7 +296,7 @@ type googleAPIs struct {
 }
 
 func newGoogleAPIs() *googleAPIs {
-	g := &googleAPIs{vaultToken: "ya29.vault-server-" + randomHex(16), accounts: map[string]*signingKey{}}
+	g := &googleAPIs{vaultToken: "ya29.vault-server-" + cloudtest.RandomHex(16), accounts: map[string]*signingKey{}}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	return g
 }
@@ -354,7 +314,7 @@ func (g *googleAPIs) account(email string) *signingKey {
 }
 
 func (g *googleAPIs) serve(w http.ResponseWriter, r *http.Request) {
-	g.add(r)
+	g.Add(r)
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/computeMetadata/"):
@@ -414,80 +374,4 @@ func googleError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": status, "message": msg, "status": http.StatusText(status)}})
-}
-
-// exchange is one request through the recording proxy and the real Vault's
-// answer to it.
-type exchange struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   map[string]any
-	Status int
-	Answer []byte
-}
-
-// recordingProxy is a reverse proxy in front of the real Vault that keeps
-// every request and answer.
-type recordingProxy struct {
-	*httptest.Server
-	mu        sync.Mutex
-	exchanges []exchange
-}
-
-func newRecordingProxy(tb testing.TB, target string) *recordingProxy {
-	tb.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &recordingProxy{}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
-		ModifyResponse: func(resp *http.Response) error {
-			b, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			resp.Body = io.NopCloser(bytes.NewReader(b))
-			i := resp.Request.Context().Value(exchangeKey{}).(int)
-			p.mu.Lock()
-			p.exchanges[i].Status, p.exchanges[i].Answer = resp.StatusCode, b
-			p.mu.Unlock()
-			return nil
-		},
-	}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var body map[string]any
-		_ = json.Unmarshal(b, &body)
-		p.mu.Lock()
-		i := len(p.exchanges)
-		p.exchanges = append(p.exchanges, exchange{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-		p.mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, i))
-		rp.ServeHTTP(w, r)
-	}))
-	tb.Cleanup(p.Close)
-	return p
-}
-
-type exchangeKey struct{}
-
-func (p *recordingProxy) all() []exchange {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]exchange(nil), p.exchanges...)
-}
-
-// logins are the exchanges whose path ends in /login.
-func (p *recordingProxy) logins() []exchange {
-	var out []exchange
-	for _, e := range p.all() {
-		if strings.HasSuffix(e.Path, "/login") {
-			out = append(out, e)
-		}
-	}
-	return out
 }

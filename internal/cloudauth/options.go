@@ -1,0 +1,70 @@
+package cloudauth
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gdsvault/gdsvault"
+)
+
+// roleRE is a Vault role name: letters, digits, '_', '-' and '.', neither
+// starting nor ending with '-' or '.'.
+var roleRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
+
+// CheckRole checks the Vault role name (already trimmed) given to New of
+// method ("gcp", "azure"). A bad one is a *gdsvault.ConfigError for the field
+// "<method> role" whose hint names VAULT_<METHOD>_ROLE, the variable the
+// config package reads.
+func CheckRole(method, role string) error {
+	if role == "" {
+		return &gdsvault.ConfigError{Field: method + " role", Problem: "is empty",
+			Hint: "name the Vault role to log in with (VAULT_" + strings.ToUpper(method) + "_ROLE), as created with vault write auth/" + method + "/role/<name>"}
+	}
+	if !roleRE.MatchString(role) {
+		return &gdsvault.ConfigError{Field: method + " role", Problem: "is not a valid Vault role name: " + Quote(role),
+			Hint: "role names are letters, digits, '_', '-' and '.'"}
+	}
+	return nil
+}
+
+// CleanMount returns the mount path p of method without surrounding space
+// and slashes ("/team-a/gcp/" is "team-a/gcp"). An empty path, an empty,
+// "." or ".." segment, or one with white space, '?', '#', '%' or '\' is a
+// *gdsvault.ConfigError for the field "<method> mount path".
+func CleanMount(method, p string) (string, error) {
+	mount := strings.Trim(strings.TrimSpace(p), "/")
+	if mount == "" {
+		return "", &gdsvault.ConfigError{Field: method + " mount path", Problem: "is empty",
+			Hint: "give the path the auth method is enabled at, e.g. " + method + " (VAULT_AUTH_MOUNT)"}
+	}
+	for _, seg := range strings.Split(mount, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, " \t\r\n?#%\\") {
+			return "", &gdsvault.ConfigError{Field: method + " mount path", Problem: "is not a valid mount path: " + Quote(p),
+				Hint: "e.g. " + method + " or team-a/" + method + ", without auth/ and without spaces, '?', '#' or '..'"}
+		}
+	}
+	return mount, nil
+}
+
+// BaseURL checks the base URL of an endpoint (an http:// or https:// URL
+// with a host, without user, query or fragment) and returns it without
+// trailing slashes. Its error is the problem alone, for the caller's
+// *gdsvault.ConfigError.
+func BaseURL(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("must be an http:// or https:// URL without a query, got " + Quote(s))
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// Quote quotes s for a message, cut to 80 bytes.
+func Quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return strconv.Quote(s)
+}

@@ -1,0 +1,116 @@
+package cloudauth
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gdsvault/gdsvault"
+)
+
+// configError is err as a *gdsvault.ConfigError, or a test failure.
+func configError(t *testing.T, err error) *gdsvault.ConfigError {
+	t.Helper()
+	var ce *gdsvault.ConfigError
+	if !errors.As(err, &ce) || !errors.Is(err, gdsvault.ErrConfig) {
+		t.Fatalf("err = %#v, want a *gdsvault.ConfigError", err)
+	}
+	return ce
+}
+
+func TestCheckRole(t *testing.T) {
+	for _, role := range []string{"web", "web.v2", "a", "_", "team_a-b.c", "A1"} {
+		if err := CheckRole("gcp", role); err != nil {
+			t.Errorf("CheckRole(%q) = %v", role, err)
+		}
+	}
+	for _, role := range []string{"", "a/b", "my role", "-web", "web-", ".web", "web.", "web\n", "wéb", "a?b"} {
+		ce := configError(t, CheckRole("azure", role))
+		if ce.Field != "azure role" || ce.Problem == "" || ce.Hint == "" {
+			t.Errorf("CheckRole(%q) = %+v", role, ce)
+		}
+	}
+	// The texts the methods had before they shared this function.
+	for _, tt := range []struct{ method, role, want string }{
+		{"gcp", "", "gdsvault: gcp role: is empty (name the Vault role to log in with (VAULT_GCP_ROLE), as created with vault write auth/gcp/role/<name>)"},
+		{"azure", "", "gdsvault: azure role: is empty (name the Vault role to log in with (VAULT_AZURE_ROLE), as created with vault write auth/azure/role/<name>)"},
+		{"gcp", "a/b", `gdsvault: gcp role: is not a valid Vault role name: "a/b" (role names are letters, digits, '_', '-' and '.')`},
+	} {
+		if got := CheckRole(tt.method, tt.role).Error(); got != tt.want {
+			t.Errorf("CheckRole(%q, %q) = %s\nwant %s", tt.method, tt.role, got, tt.want)
+		}
+	}
+}
+
+func TestCleanMount(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"gcp", "gcp"},
+		{"/team-a/gcp/", "team-a/gcp"},
+		{"  azure  ", "azure"},
+		{"a.b/c_d", "a.b/c_d"},
+		{"...", "..."},
+	} {
+		got, err := CleanMount("gcp", tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("CleanMount(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"", " / ", "//", "a//b", "a/../b", "../sys", "./a", "a b", "a\tb", "gcp?x=1", "a#b", "a%2fb", `a\b`} {
+		got, err := CleanMount("azure", in)
+		if got != "" {
+			t.Errorf("CleanMount(%q) = %q", in, got)
+		}
+		if ce := configError(t, err); ce.Field != "azure mount path" || ce.Hint == "" {
+			t.Errorf("CleanMount(%q): %+v", in, ce)
+		}
+	}
+	for _, tt := range []struct{ method, in, want string }{
+		{"gcp", "", "gdsvault: gcp mount path: is empty (give the path the auth method is enabled at, e.g. gcp (VAULT_AUTH_MOUNT))"},
+		{"azure", "a/../b", `gdsvault: azure mount path: is not a valid mount path: "a/../b" (e.g. azure or team-a/azure, without auth/ and without spaces, '?', '#' or '..')`},
+	} {
+		if _, err := CleanMount(tt.method, tt.in); err == nil || err.Error() != tt.want {
+			t.Errorf("CleanMount(%q, %q) = %v\nwant %s", tt.method, tt.in, err, tt.want)
+		}
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://iamcredentials.googleapis.com", "https://iamcredentials.googleapis.com"},
+		{"https://login.microsoftonline.com/", "https://login.microsoftonline.com"},
+		{" http://127.0.0.1:8080// ", "http://127.0.0.1:8080"},
+		{"https://example.com/prefix/", "https://example.com/prefix"},
+		{"HTTP://example.com", "http://example.com"},
+	} {
+		got, err := BaseURL(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("BaseURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"", "169.254.169.254", "example.com/x", "ftp://example.com", "https://", "https://u:p@example.com",
+		"https://example.com/?x=1", "https://example.com/#f", "http://[::1"} {
+		got, err := BaseURL(in)
+		if err == nil || got != "" {
+			t.Errorf("BaseURL(%q) = %q, %v; want an error", in, got, err)
+			continue
+		}
+		if want := "must be an http:// or https:// URL without a query, got " + Quote(in); err.Error() != want {
+			t.Errorf("BaseURL(%q): %v", in, err)
+		}
+	}
+}
+
+func TestQuote(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	for _, tt := range []struct{ in, want string }{
+		{"", `""`},
+		{"a b", `"a b"`},
+		{"a\"\n", `"a\"\n"`},
+		{strings.Repeat("x", 80), `"` + strings.Repeat("x", 80) + `"`},
+		{long, `"` + strings.Repeat("x", 80) + `..."`},
+	} {
+		if got := Quote(tt.in); got != tt.want {
+			t.Errorf("Quote(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
