@@ -116,13 +116,20 @@ func (c *Client) InvalidateCache(ctx context.Context, path string) {
 	if err != nil {
 		return
 	}
-	key := c.cacheKey(p, 0)
-	cs.read.Invalidate(key)
-	cs.read.InvalidatePrefix(key + "?")
-	if t, err := c.KV().resolve(ctx, p, true); err == nil {
-		key = c.cacheKey(t.mount+"/"+t.rest, 0)
+	dropRead := func(p string) {
+		key := c.cacheKey(p, 0)
+		cs.read.Invalidate(key)
+		cs.read.InvalidatePrefix(key + "?")
+	}
+	dropRead(p)
+	// Only a mount already known can hold cached KV reads: no request here.
+	if m, ok := c.shared.mounts.lookup(c.namespace, p); ok {
+		t := m.target(p)
+		key := c.cacheKey(t.mount+"/"+t.rest, 0)
 		cs.kv.Invalidate(key)
 		cs.kv.InvalidatePrefix(key + "@")
+		dropRead(t.api("data")) // a generic Read of the API form
+		dropRead(t.api(""))
 	}
 }
 

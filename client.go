@@ -33,6 +33,9 @@ type Client struct {
 	logger     *slog.Logger
 	userAgent  string
 	retry      retry.Policy
+	// noBreaker keeps logins and renewals out of the circuit breaker: a
+	// probe that needs a login must not be refused by the probe it is.
+	noBreaker bool
 
 	shared *shared
 }
@@ -123,9 +126,9 @@ func New(opts ...Option) (*Client, error) {
 		c.http = s.httpClient
 		c.ctxTimeout = s.httpClient.Timeout == 0
 	case s.transport != nil:
-		c.http = &http.Client{Transport: s.transport, Timeout: s.timeout}
+		c.http = &http.Client{Transport: s.transport, Timeout: s.timeout, CheckRedirect: checkRedirect}
 	default:
-		c.http = &http.Client{Transport: tr, Timeout: s.timeout}
+		c.http = &http.Client{Transport: tr, Timeout: s.timeout, CheckRedirect: checkRedirect}
 	}
 	if s.tls != nil && s.tls.Insecure {
 		c.logger.Warn("vault TLS certificate verification is disabled (skip-verify): use only for development", "address", c.address)
@@ -160,10 +163,12 @@ func (c *Client) WithNamespace(ns string) *Client {
 	return &cp
 }
 
-// withoutToken returns a copy that sends no token (for logins).
+// withoutToken returns a copy that sends no token and bypasses the circuit
+// breaker (for the token manager's logins and renewals).
 func (c *Client) withoutToken() *Client {
 	cp := *c
 	cp.tokens = nil
+	cp.noBreaker = true
 	return &cp
 }
 
@@ -319,13 +324,17 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Respons
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
+	cancel := func() {}
 	if c.ctxTimeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
+		// The deadline must cover reading the body: it is cancelled when
+		// the body is closed, not when send returns.
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, c.timeout)
+		cancel = stop
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
+		cancel()
 		return nil, &ConfigError{Field: "path", Problem: "cannot build a request for " + quoteShort(r.path) + ": " + errText(err)}
 	}
 	h := req.Header
@@ -348,6 +357,7 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Respons
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		cancel()
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is in the ConnectionError already
@@ -357,7 +367,39 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Respons
 		}
 		return nil, &ConnectionError{Method: r.method, Address: c.address, Path: r.path, Err: err}
 	}
+	if c.ctxTimeout {
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	}
 	return resp, nil
+}
+
+// checkRedirect follows Vault's redirects (a standby sends clients to the
+// active node) only where the token may go: never from https to http, and
+// over plain http never to another host; at most 3 of them.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("stopped after 3 redirects")
+	}
+	from := via[0].URL
+	switch {
+	case from.Scheme == "https" && req.URL.Scheme != "https":
+		return fmt.Errorf("refused a redirect from https to %s: the token would travel in clear text", req.URL.Scheme)
+	case from.Scheme != "https" && req.URL.Host != from.Host:
+		return fmt.Errorf("refused a redirect to another host (%s) over plain http: the token would follow it", req.URL.Host)
+	}
+	return nil
+}
+
+// cancelOnClose ends a request's own deadline when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // responseError reads Vault's error answer.
@@ -369,7 +411,9 @@ func (c *Client) responseError(r *request, resp *http.Response) *ResponseError {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var eb errorBody
 	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &eb); err != nil {
+		if err := json.Unmarshal(raw, &eb); err == nil {
+			re.fromVault = true
+		} else {
 			ct := resp.Header.Get("Content-Type")
 			if ct == "" {
 				ct = "unknown"
@@ -417,12 +461,14 @@ func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError
 	switch {
 	case err == nil:
 		// The token is valid: its policies deny this.
-	case errors.As(err, &lre) && lre.StatusCode == http.StatusForbidden:
+	case errors.As(err, &lre) && errors.Is(lre, ErrInvalidToken):
 		re.setKind(ErrInvalidToken)
 		re.Hint = "the token is invalid (expired, revoked or unknown to this Vault): log in again or set a fresh VAULT_TOKEN"
 		return
 	default:
-		return // cannot tell; leave it a permission denial
+		// Cannot tell (a token without the default policy may not look
+		// itself up): leave it a permission denial.
+		return
 	}
 	op := operationOf(r)
 	re.Hint = "the token's policies do not grant " + op + " on " + r.path

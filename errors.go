@@ -73,6 +73,7 @@ type ResponseError struct {
 	Capabilities []string
 
 	kinds     []error
+	fromVault bool            // the body was Vault's JSON, not a proxy's page
 	data      json.RawMessage // the "data" of the answer, for KV v2 deleted/destroyed versions
 	sentToken *Token          // the token the request carried, to invalidate it; a pointer so %#v cannot print it
 }

@@ -188,17 +188,7 @@ func (kv KV) resolve(ctx context.Context, path string, allowRoot bool) (kvTarget
 	if err != nil {
 		return kvTarget{}, err
 	}
-	t := kvTarget{input: p, mount: m.path, version: m.version}
-	t.rest = strings.TrimPrefix(strings.TrimPrefix(p, m.path), "/")
-	if m.version == 2 {
-		for _, part := range [...]string{"data", "metadata"} {
-			if t.rest == part {
-				t.rest = ""
-			} else if strings.HasPrefix(t.rest, part+"/") {
-				t.rest = t.rest[len(part)+1:]
-			}
-		}
-	}
+	t := m.target(p)
 	if t.rest == "" && !allowRoot {
 		return kvTarget{}, &PathError{Path: path, Problem: "names the mount " + m.path + "/ but no secret in it",
 			Hint: "give the secret's path, e.g. " + m.path + "/myapp/config"}
@@ -345,7 +335,7 @@ func (kv KV) write(ctx context.Context, method, path string, data map[string]any
 	if o.hasCAS {
 		body["options"] = map[string]any{"cas": o.cas}
 	}
-	r := &request{method: method, path: t.api("data"), body: body, safe: o.hasCAS}
+	r := &request{method: method, path: t.api("data"), body: body}
 	if method == http.MethodPatch {
 		r.contentType = "application/merge-patch+json"
 	}
@@ -485,6 +475,24 @@ type mountInfo struct {
 	path    string // "secret", "team/kv"
 	typ     string
 	version int
+}
+
+// target resolves p, a normalised path inside the mount, in either form.
+func (m mountInfo) target(p string) kvTarget {
+	t := kvTarget{input: p, mount: m.path, version: m.version}
+	t.rest = strings.TrimPrefix(strings.TrimPrefix(p, m.path), "/")
+	if m.version == 2 {
+		for _, part := range [...]string{"data", "metadata"} {
+			if t.rest == part {
+				t.rest = ""
+				break
+			} else if strings.HasPrefix(t.rest, part+"/") {
+				t.rest = t.rest[len(part)+1:]
+				break
+			}
+		}
+	}
+	return t
 }
 
 // mountCache remembers mounts per namespace.

@@ -141,6 +141,12 @@ type tokenManager struct {
 	closed  bool
 	wake    chan struct{}
 	done    chan struct{}
+	// After failed logins, callers get the last error until loginRetryAt
+	// instead of starting a login each (no tight loop against a refusing
+	// or unreachable Vault).
+	loginFails   int
+	loginRetryAt time.Time
+	loginErr     error
 }
 
 func newTokenManager(c *Client, m AuthMethod, s *settings) *tokenManager {
@@ -166,10 +172,16 @@ func (m *tokenManager) Token(ctx context.Context) (Token, error) {
 		m.mu.Unlock()
 		return Token{}, ErrClosed
 	}
-	if m.cur != nil && m.cur.usable(time.Now()) {
+	now := time.Now()
+	if m.cur != nil && m.cur.usable(now) {
 		t := m.cur.tok
 		m.mu.Unlock()
 		return t, nil
+	}
+	if m.login == nil && now.Before(m.loginRetryAt) {
+		err := m.loginErr
+		m.mu.Unlock()
+		return Token{}, err
 	}
 	call := m.startLoginLocked("no valid token")
 	m.mu.Unlock()
@@ -204,6 +216,7 @@ func (m *tokenManager) startLoginLocked(reason string) *loginCall {
 func (m *tokenManager) runLogin(call *loginCall, reason string) {
 	ctx, cancel := context.WithTimeout(m.bg, 2*m.c.timeout+5*time.Second)
 	defer cancel()
+	start := time.Now() // the TTL counts from no later than this
 	a, err := m.method.Login(ctx, m.c)
 	if err == nil && (a == nil || a.ClientToken.IsZero()) {
 		err = &ResponseError{StatusCode: http.StatusOK, Method: http.MethodPost, Path: "login", Errors: []string{"the auth method returned no client token"}, kinds: []error{ErrMalformedResponse}}
@@ -216,9 +229,13 @@ func (m *tokenManager) runLogin(call *loginCall, reason string) {
 		if m.cur != nil {
 			m.cur.sched.Failures++
 		}
+		m.loginFails++
+		m.loginErr = err
+		m.loginRetryAt = now.Add(max(m.policy.Backoff(m.loginFails, rand.Float64()), m.policy.MinWait))
 	} else {
 		relogin := m.cur != nil
-		m.cur = &tokenState{tok: a.ClientToken, auth: a, sched: schedule.State{Granted: now, TTL: a.TTL(), Renewable: a.Renewable}}
+		m.loginFails, m.loginErr, m.loginRetryAt = 0, nil, time.Time{}
+		m.cur = &tokenState{tok: a.ClientToken, auth: a, sched: schedule.State{Granted: start, TTL: a.TTL(), Renewable: a.Renewable}}
 		ev = Event{Kind: EventLogin, Time: now, TTL: a.TTL(), Relogin: relogin, Reason: reason, Accessor: a.Accessor}
 		if !m.started && !m.closed {
 			m.started = true
@@ -308,9 +325,9 @@ func (m *tokenManager) current(s *tokenState) bool {
 func (m *tokenManager) renew(s *tokenState) {
 	ctx, cancel := context.WithTimeout(m.bg, m.c.timeout)
 	defer cancel()
+	now := time.Now() // the new TTL counts from no later than this
 	var out Secret
 	err := m.c.do(ctx, &request{method: http.MethodPost, path: "auth/token/renew-self", token: s.tok, noRefine: true, safe: true, body: map[string]any{}}, &out)
-	now := time.Now()
 	if err == nil && (out.Auth == nil) {
 		err = &ResponseError{StatusCode: http.StatusOK, Method: http.MethodPost, Path: "auth/token/renew-self", Errors: []string{"no auth block in the answer"}, kinds: []error{ErrMalformedResponse}}
 	}
@@ -444,9 +461,7 @@ func (m *tokenManager) emit(ev Event) {
 func (m *tokenManager) close(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
-	cur := m.cur
-	expires := cur != nil && cur.sched.TTL > 0
-	started := m.started
+	started, login := m.started, m.login
 	m.mu.Unlock()
 	m.cancel()
 	if started {
@@ -456,9 +471,20 @@ func (m *tokenManager) close(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	if login != nil { // a login under way may still install a token: wait for it, then revoke that one
+		select {
+		case <-login.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	m.mu.Lock()
+	cur := m.cur
+	revocable := cur != nil && cur.sched.TTL > 0 && cur.auth.TokenType != "batch" // batch tokens cannot be revoked
+	m.mu.Unlock()
 	var err error
 	revoked := false
-	if m.revoke && expires {
+	if m.revoke && revocable {
 		err = m.c.do(ctx, &request{method: http.MethodPost, path: "auth/token/revoke-self", token: cur.tok, noRefine: true}, nil)
 		revoked = err == nil
 	}

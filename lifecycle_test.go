@@ -279,15 +279,31 @@ func TestLifecycleVaultDownAndBack(t *testing.T) {
 		// while Vault is away and succeed again after a new login.
 		fv.setDown(true)
 		time.Sleep(3 * time.Minute)
-		if _, err := c.Read(context.Background(), "secret/data/app"); !errors.Is(err, ErrConnection) {
-			t.Errorf("read while down: %v, want ErrConnection", err)
+		loginsBefore := fv.logins.Load()
+		var downReads int
+		for range 200 { // readers hammering a Vault that is away
+			downReads++
+			if _, err := c.Read(context.Background(), "secret/data/app"); !errors.Is(err, ErrConnection) {
+				t.Fatalf("read while down: %v, want ErrConnection", err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if attempts := events.count(EventLoginFailed); attempts > 20 {
+			t.Errorf("%d login attempts for %d reads in 2 s while Vault was down: no backoff", attempts, downReads)
 		}
 		fv.setDown(false)
-		if _, err := c.Read(context.Background(), "secret/data/app"); err != nil {
-			t.Fatalf("read after Vault came back: %v", err)
+		back := time.Now()
+		for time.Since(back) < time.Minute {
+			if _, err = c.Read(context.Background(), "secret/data/app"); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if fv.logins.Load() != 2 || events.count(EventExpired) == 0 {
-			t.Errorf("logins %d (want 2), expired events %d", fv.logins.Load(), events.count(EventExpired))
+		if err != nil || time.Since(back) > 31*time.Second {
+			t.Fatalf("read after Vault came back: %v after %v (the login backoff is capped at 30 s)", err, time.Since(back))
+		}
+		if fv.logins.Load() != loginsBefore+1 || events.count(EventExpired) == 0 {
+			t.Errorf("logins %d (want %d), expired events %d", fv.logins.Load(), loginsBefore+1, events.count(EventExpired))
 		}
 		if fv.expiredUse.Load() != 0 {
 			t.Errorf("%d requests carried an expired token", fv.expiredUse.Load())

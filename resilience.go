@@ -40,6 +40,9 @@ func WithRetry(p retry.Policy) Option {
 		if p.MaxAttempts < 0 {
 			return &ConfigError{Field: "retry", Problem: "MaxAttempts must not be negative"}
 		}
+		if p.MaxAttempts == 0 {
+			p.MaxAttempts = retry.Default.MaxAttempts // as retry.Policy documents
+		}
 		s.retry = &p
 		return nil
 	}
@@ -72,27 +75,40 @@ func WithCircuitBreaker(cfg retry.BreakerConfig) Option {
 
 // do sends r with the client's retry policy and circuit breaker.
 func (c *Client) do(ctx context.Context, r *request, out any) error {
-	var done func(bool)
-	if b := c.shared.breaker; b != nil {
+	var done func(retry.Outcome)
+	if b := c.shared.breaker; b != nil && !c.noBreaker {
 		var err error
 		if done, err = b.Allow(); err != nil {
 			return &CircuitOpenError{Address: c.address, Path: r.path}
 		}
 	}
 	err := c.doAuthed(ctx, r, out)
-	if err != nil && c.retry.MaxAttempts > 1 && c.verdict(r, err).Retry {
+	switch {
+	case err == nil:
+		if c.retry.Budget != nil {
+			c.retry.Budget.Refund(1) // healthy traffic refills the retry budget
+		}
+	case c.retry.MaxAttempts > 1 && c.verdict(ctx, r, err).Retry:
 		op := func(ctx context.Context) error { return c.doAuthed(ctx, r, out) }
-		err = retry.Continue(ctx, c.retry, err, op, func(err error) retry.Verdict { return c.verdict(r, err) })
+		err = retry.Continue(ctx, c.retry, err, op, func(err error) retry.Verdict { return c.verdict(ctx, r, err) })
 	}
 	if done != nil {
-		done(IsTransient(err) && !errors.Is(err, ErrRateLimited))
+		switch {
+		case ctx.Err() != nil || errors.Is(err, ErrRateLimited):
+			done(retry.Ignore) // the caller gave up, or Vault pushed back: nothing learned about its health
+		case IsTransient(err):
+			done(retry.Failure)
+		default:
+			done(retry.Success)
+		}
 	}
 	return err
 }
 
-// verdict classifies a failure of r for the retry loop.
-func (c *Client) verdict(r *request, err error) retry.Verdict {
-	if !IsTransient(err) || errors.Is(err, ErrCircuitOpen) || errors.Is(err, context.Canceled) {
+// verdict classifies a failure of r for the retry loop. A failure caused by
+// the caller's own context is never retried.
+func (c *Client) verdict(ctx context.Context, r *request, err error) retry.Verdict {
+	if ctx.Err() != nil || !IsTransient(err) || errors.Is(err, ErrCircuitOpen) || errors.Is(err, context.Canceled) {
 		return retry.Verdict{}
 	}
 	if !r.idempotent() && !notProcessed(err) {
@@ -133,8 +149,8 @@ func notProcessed(err error) bool {
 		switch {
 		case re.StatusCode == http.StatusTooManyRequests, re.StatusCode == http.StatusPreconditionFailed:
 			return true
-		case re.StatusCode == http.StatusServiceUnavailable && len(re.Errors) > 0:
-			return true // Vault's own 503 (sealed, standby): not processed
+		case re.StatusCode == http.StatusServiceUnavailable && re.fromVault:
+			return true // Vault's own 503 (sealed, standby): not processed; a proxy's 503 may come after Vault ran it
 		}
 		return false
 	}

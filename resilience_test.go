@@ -19,7 +19,7 @@ func TestRetryClassification(t *testing.T) {
 	refused := &ConnectionError{Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}
 	reset := &ConnectionError{Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}
 	resp := func(status int, msgs ...string) error {
-		e := &ResponseError{StatusCode: status, Errors: msgs, RetryAfter: 2 * time.Second}
+		e := &ResponseError{StatusCode: status, Errors: msgs, RetryAfter: 2 * time.Second, fromVault: len(msgs) > 0}
 		e.classify()
 		return e
 	}
@@ -51,12 +51,13 @@ func TestRetryClassification(t *testing.T) {
 		{"write, 502: may have run", post, resp(502), false},
 		{"write, sealed: not processed", post, resp(503, "Vault is sealed"), true},
 		{"write, 429: not processed", post, resp(429, "quota"), true},
-		{"cas write, reset", cas, reset, true},
+		{"write, a proxy's 503 page: may have run", post, resp(503), false},
+		{"a request marked safe (a renewal), reset", cas, reset, true},
 		{"issue credentials, reset", creds, reset, false},
 		{"issue credentials, refused", creds, refused, true},
 		{"circuit open", get, &CircuitOpenError{}, false},
 	} {
-		v := c.verdict(tc.r, tc.err)
+		v := c.verdict(context.Background(), tc.r, tc.err)
 		if v.Retry != tc.retry {
 			t.Errorf("%s: retry = %v, want %v", tc.name, v.Retry, tc.retry)
 		}
@@ -140,6 +141,78 @@ func TestClientCircuitBreaker(t *testing.T) {
 		}
 		if c.shared.breaker.State() != retry.Closed {
 			t.Errorf("state %v after two good probes", c.shared.breaker.State())
+		}
+	})
+}
+
+// blip fails the next request after failNext is set, then succeeds.
+type blip struct{ failNext bool }
+
+func (b *blip) RoundTrip(req *http.Request) (*http.Response, error) {
+	if b.failNext {
+		b.failNext = false
+		return nil, &net.OpError{Op: "read", Err: syscall.ECONNRESET}
+	}
+	return (&fakeVault{}).reply(req, 200, ""), nil
+}
+
+func TestRetryBudgetRefillsWithHealthyTraffic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := &blip{}
+		c, _ := New(WithTransport(b), WithToken("t"))
+		// 300 isolated blips (each retry costs 5 of the 500 tokens), each
+		// followed by healthy reads: retries must still work at the end.
+		for range 300 {
+			b.failNext = true
+			if _, err := c.Read(context.Background(), "secret/data/x"); err != nil {
+				t.Fatalf("a single blip was not retried: %v (budget %d)", err, c.retry.Budget.Available())
+			}
+			for range 10 {
+				c.Read(context.Background(), "secret/data/x")
+			}
+		}
+	})
+}
+
+func TestCallerDeadlineDoesNotOpenTheCircuit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &flaky{n: 1 << 30, err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}
+		c, _ := New(WithTransport(f), WithToken("t"), WithCircuitBreaker(retry.BreakerConfig{Failures: 1}))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		c.Read(ctx, "secret/data/x")
+		if st := c.shared.breaker.State(); st != retry.Closed {
+			t.Fatalf("a caller's cancelled context opened the circuit: %v", st)
+		}
+	})
+}
+
+// TestBreakerLetsTheProbeLogIn: with the circuit open and the token
+// expired during the outage, the probe's login is not refused by the probe.
+func TestBreakerLetsTheProbeLogIn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newFakeVault(time.Minute, time.Hour, true)
+		c := newFakeClient(t, fv, fakeLogin, nil, WithCircuitBreaker(retry.BreakerConfig{Failures: 2, Cooldown: 10 * time.Second, Successes: 1}), WithMaxRetries(0))
+		defer c.Close(context.Background())
+		if _, err := c.Read(context.Background(), "secret/data/app"); err != nil {
+			t.Fatal(err)
+		}
+		fv.setDown(true)
+		for range 5 {
+			c.Read(context.Background(), "secret/data/app")
+			time.Sleep(time.Second)
+		}
+		time.Sleep(5 * time.Minute) // the token expires while Vault is away
+		fv.setDown(false)
+		var err error
+		for range 100 {
+			if _, err = c.Read(context.Background(), "secret/data/app"); err == nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil {
+			t.Fatalf("never recovered: %v", err)
 		}
 	})
 }

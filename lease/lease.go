@@ -100,7 +100,9 @@ func Watch(ctx context.Context, c *gdsvault.Client, path string, opts ...Option)
 }
 
 func (m *Manager) read(ctx context.Context) (*held, error) {
-	s, err := m.c.Read(ctx, m.path)
+	// Do, not Read: a rotation needs new credentials from Vault, never a
+	// copy from the client's cache.
+	s, err := m.c.Do(ctx, http.MethodGet, m.path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -116,24 +118,16 @@ func (m *Manager) read(ctx context.Context) (*held, error) {
 func (m *Manager) Current() *gdsvault.Secret {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cp := *m.cur.s
-	cp.Data = cloneData(m.cur.s.Data)
-	return &cp
+	return copySecret(m.cur.s)
 }
+
+func copySecret(s *gdsvault.Secret) *gdsvault.Secret { return s.Clone() }
 
 // Stats returns how many renewals and rotations happened.
 func (m *Manager) Stats() (renewals, rotations int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.renews, m.rotates
-}
-
-func cloneData(d map[string]any) map[string]any {
-	out := make(map[string]any, len(d))
-	for k, v := range d {
-		out[k] = v
-	}
-	return out
 }
 
 func (m *Manager) run() {
@@ -219,9 +213,12 @@ func (m *Manager) rotate(h *held) {
 	if m.cur != h || m.closed {
 		m.mu.Unlock()
 		if n != nil {
-			m.revoke(n.s.LeaseID)
+			m.revoke(context.Background(), n.s.LeaseID)
 		}
 		return
+	}
+	if err == nil && n.s.LeaseID == h.s.LeaseID {
+		err = fmt.Errorf("vault answered the same lease %s", h.s.LeaseID)
 	}
 	if err != nil {
 		h.sched.Failures++
@@ -236,7 +233,7 @@ func (m *Manager) rotate(h *held) {
 	m.old = append(m.old, h)
 	m.cur = n
 	m.rotates++
-	rot := Rotation{Old: h.s, New: n.s, RevokeAt: h.revokeAt}
+	rot := Rotation{Old: copySecret(h.s), New: copySecret(n.s), RevokeAt: h.revokeAt}
 	m.mu.Unlock()
 	m.logger.Info("vault lease rotated", "path", m.path, "old_lease_id", h.s.LeaseID, "new_lease_id", n.s.LeaseID,
 		"ttl", n.sched.TTL, "old_revoked_at", h.revokeAt.Format(time.RFC3339))
@@ -254,11 +251,11 @@ func (m *Manager) revokeOld(h *held) {
 		}
 	}
 	m.mu.Unlock()
-	m.revoke(h.s.LeaseID)
+	m.revoke(m.bg, h.s.LeaseID)
 }
 
-func (m *Manager) revoke(leaseID string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func (m *Manager) revoke(ctx context.Context, leaseID string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	_, err := m.c.Do(ctx, http.MethodPut, "sys/leases/revoke", map[string]any{"lease_id": leaseID})
 	if err != nil {
@@ -291,7 +288,7 @@ func (m *Manager) Close(ctx context.Context) error {
 	m.mu.Unlock()
 	var errs []error
 	for _, h := range all {
-		if err := m.revoke(h.s.LeaseID); err != nil {
+		if err := m.revoke(ctx, h.s.LeaseID); err != nil {
 			errs = append(errs, err)
 		}
 	}

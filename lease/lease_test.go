@@ -169,3 +169,47 @@ func TestWatchNeedsALease(t *testing.T) {
 		t.Errorf("missing path: %v", err)
 	}
 }
+
+// TestRotationBypassesClientCache: with the client's cache on, a rotation
+// still reads new credentials from Vault (never the cached lease), so the
+// lease it revokes is never the one in use.
+func TestRotationBypassesClientCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a rotation")
+	}
+	mount := vault.UniqueName("database")
+	vault.ConfigurePostgres(t, mount, pg, vaulttest.DBRole{Name: "app", DefaultTTL: 4 * time.Second, MaxTTL: 6 * time.Second})
+	c, err := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithToken(vault.RootToken), gdsvault.WithCache(),
+		gdsvault.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	rotated := make(chan lease.Rotation, 4)
+	m, err := lease.Watch(ctx(t), c, mount+"/creds/app", lease.WithGracePeriod(time.Second), lease.WithLogger(slog.New(slog.DiscardHandler)),
+		lease.OnRotate(func(r lease.Rotation) { rotated <- r }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	select {
+	case r := <-rotated:
+		if r.Old.LeaseID == r.New.LeaseID {
+			t.Fatalf("rotation handed the same lease %s", r.New.LeaseID)
+		}
+		// After the grace period the old lease is revoked and the current one still works.
+		deadline := time.Now().Add(10 * time.Second)
+		u, p := creds(r.Old)
+		for canConnect(u, p) == nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if cu, cp := creds(m.Current()); canConnect(cu, cp) != nil {
+			t.Fatalf("the current credentials do not work after the rotation")
+		}
+		if canConnect(u, p) == nil {
+			t.Error("old credentials still work after the grace period")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no rotation within 20 s of a 6 s max TTL")
+	}
+}

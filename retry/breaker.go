@@ -80,11 +80,23 @@ func (b *Breaker) State() State {
 	return b.state
 }
 
+// Outcome is what a call allowed by the breaker came to.
+type Outcome int
+
+const (
+	// Success: the server answered (a 404 or a 403 is an answer too).
+	Success Outcome = iota
+	// Failure: the server failed in a way that counts (unreachable, 5xx).
+	Failure
+	// Ignore: the call says nothing about the server (the caller gave up,
+	// its context ended): it neither counts nor closes the circuit.
+	Ignore
+)
+
 // Allow asks to make a call. It returns ErrOpen while the circuit is open
 // (or while a probe is already out); otherwise the caller must report the
-// outcome with done(failed), where failed says the call failed in a way that
-// counts (a transient failure of the server, not a 404).
-func (b *Breaker) Allow() (done func(failed bool), err error) {
+// call's outcome with done.
+func (b *Breaker) Allow() (done func(Outcome), err error) {
 	b.mu.Lock()
 	var from, to State
 	changed := false
@@ -108,16 +120,18 @@ func (b *Breaker) Allow() (done func(failed bool), err error) {
 	b.mu.Unlock()
 	b.notify(changed, from, to)
 	var once sync.Once
-	return func(failed bool) { once.Do(func() { b.report(probe, failed) }) }, nil
+	return func(o Outcome) { once.Do(func() { b.report(probe, o) }) }, nil
 }
 
-func (b *Breaker) report(probe, failed bool) {
+func (b *Breaker) report(probe bool, o Outcome) {
 	b.mu.Lock()
 	from := b.state
 	if probe {
 		b.probing = false
 	}
+	failed := o == Failure
 	switch {
+	case o == Ignore:
 	case b.state == HalfOpen && probe && failed:
 		b.state, b.openedAt = Open, time.Now()
 	case b.state == HalfOpen && probe:

@@ -156,7 +156,11 @@ func TestBreaker(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			done(failed)
+			if failed {
+				done(Failure)
+			} else {
+				done(Success)
+			}
 			return nil
 		}
 		for range 4 {
@@ -186,11 +190,21 @@ func TestBreaker(t *testing.T) {
 		if _, err := b.Allow(); err != ErrOpen {
 			t.Fatal("two probes at once")
 		}
-		done(true) // the probe fails: open again
+		done(Failure) // the probe fails: open again
 		if b.State() != Open {
 			t.Fatalf("state %v after a failed probe", b.State())
 		}
 		time.Sleep(30 * time.Second)
+		// A probe whose caller gave up says nothing: still half-open, the
+		// slot is free again.
+		done, err = b.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done(Ignore)
+		if b.State() != HalfOpen {
+			t.Fatalf("an ignored probe changed the state to %v", b.State())
+		}
 		call(false)
 		if b.State() != HalfOpen {
 			t.Fatalf("one success closed it: %v", b.State())
