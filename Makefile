@@ -15,7 +15,7 @@ VAULT_DEP := bin/vault
 endif
 export VAULT_BIN
 
-.PHONY: all build vault test test-short demo fuzz clean
+.PHONY: all build vault test test-short demo bench fuzz clean
 
 all: build
 
@@ -33,7 +33,7 @@ bin/vault: tools/vault/go.mod tools/vault/go.sum tools/vault/main.go
 	@touch $@
 
 # Nested modules with their own go.mod (kept out of the root dependency graph).
-NESTED := auth/aws
+NESTED := auth/aws bench
 
 test: $(VAULT_DEP)
 	$(GO) vet ./...
@@ -43,6 +43,12 @@ test: $(VAULT_DEP)
 
 demo: bin/gdsvault $(VAULT_DEP)
 	./scripts/demo.sh
+
+# Side-by-side benchmarks against vault/api and the vault CLI on one real dev
+# Vault (the nested module bench/, which keeps vault/api out of go.mod);
+# writes BENCHMARKS.md. A minute or two on 2 cores.
+bench: bin/gdsvault $(VAULT_DEP)
+	cd bench && $(GO) run $(GOFLAGS_BUILD) ./cmd/bench -gdsvault $(CURDIR)/bin/gdsvault -out $(CURDIR)/BENCHMARKS.md
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNormalizePath -fuzztime 30s .

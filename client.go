@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault/retry"
+	"golang.org/x/sync/singleflight"
 )
 
 // Client talks to one Vault server. It is safe for concurrent use and does
@@ -49,6 +50,7 @@ type shared struct {
 	ownTransport *http.Transport
 	breaker      *retry.Breaker
 	caches       *caches
+	mountFlight  singleflight.Group
 }
 
 // New builds a client from options. Without WithAddress it talks to

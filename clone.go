@@ -28,6 +28,16 @@ func cloneMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
+	flat := true
+	for _, v := range m {
+		switch v.(type) {
+		case map[string]any, []any, []string, map[string]string:
+			flat = false
+		}
+	}
+	if flat { // JSON scalars only: a shallow copy is a deep one
+		return maps.Clone(m)
+	}
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		out[k] = cloneValue(v)

@@ -288,6 +288,9 @@ func markDeleted(err error) {
 }
 
 func kvOpts(opts []KVOption) kvOptions {
+	if len(opts) == 0 {
+		return kvOptions{}
+	}
 	var o kvOptions
 	for _, f := range opts {
 		if f != nil {
@@ -509,9 +512,13 @@ func (mc *mountCache) lookup(ns, p string) (mountInfo, bool) {
 	if len(mc.m) == 0 {
 		return mountInfo{}, false
 	}
-	for end := len(p); end > 0; end = strings.LastIndexByte(p[:end], '/') {
-		if m, ok := mc.m[mountKey{ns, p[:end]}]; ok {
-			return m, true
+	// Vault refuses a mount inside another mount, so the shortest prefix
+	// that is a mount is the mount: try the shortest first.
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if m, ok := mc.m[mountKey{ns, p[:i]}]; ok {
+				return m, true
+			}
 		}
 	}
 	return mountInfo{}, false
@@ -526,11 +533,31 @@ func (mc *mountCache) store(ns string, m mountInfo) {
 	mc.m[mountKey{ns, m.path}] = m
 }
 
-// mountFor finds the KV mount that holds p, asking Vault once per mount.
+// mountFor finds the KV mount that holds p, asking Vault once per mount:
+// concurrent callers share one lookup, each bounded by its own context.
 func (c *Client) mountFor(ctx context.Context, p string) (mountInfo, error) {
 	if m, ok := c.shared.mounts.lookup(c.namespace, p); ok {
 		return m, nil
 	}
+	ch := c.shared.mountFlight.DoChan(c.namespace+"\x00"+p, func() (any, error) {
+		if m, ok := c.shared.mounts.lookup(c.namespace, p); ok {
+			return m, nil
+		}
+		return c.lookupMount(context.WithoutCancel(ctx), p)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return mountInfo{}, r.Err
+		}
+		return r.Val.(mountInfo), nil
+	case <-ctx.Done():
+		return mountInfo{}, &ConnectionError{Method: http.MethodGet, Address: c.address, Path: "sys/internal/ui/mounts/" + p, Err: ctx.Err()}
+	}
+}
+
+// lookupMount asks Vault which mount holds p and remembers it.
+func (c *Client) lookupMount(ctx context.Context, p string) (mountInfo, error) {
 	var s struct {
 		Data struct {
 			Path    string            `json:"path"`

@@ -261,11 +261,12 @@ func TestLifecycleVaultDownAndBack(t *testing.T) {
 		if err := c.Authenticate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		// Down from 35 s to 55 s: the renewal at ~40 s fails, is retried with
-		// backoff, and succeeds before the token expires at 60 s.
-		time.Sleep(35 * time.Second)
+		// Down from 30 s to 55 s: the renewal, due between 34 s and 40 s
+		// (2/3 of the TTL minus jitter), fails, is retried with backoff, and
+		// succeeds before the token expires at 60 s.
+		time.Sleep(30 * time.Second)
 		fv.setDown(true)
-		time.Sleep(20 * time.Second)
+		time.Sleep(25 * time.Second)
 		fv.setDown(false)
 		_, failed, err := readFor(c, 10*time.Minute, 10*time.Second)
 		if failed != 0 {

@@ -34,6 +34,9 @@ func (e *PathError) Is(target error) bool { return target == ErrInvalidPath }
 // and rejects what Vault cannot take: an empty path, empty, "." or ".."
 // segments, control characters.
 func NormalizePath(p string) (string, error) {
+	if plainPath(p) {
+		return p, nil // the common case: nothing to trim or check further
+	}
 	orig := p
 	edge := func(r rune) bool { return r == '/' || unicode.IsSpace(r) }
 	p = strings.TrimFunc(p, edge)
@@ -62,4 +65,30 @@ func NormalizePath(p string) (string, error) {
 		start = i + 1
 	}
 	return p, nil
+}
+
+// plainPath reports whether p is already normal: printable ASCII without
+// space, '?' or '#', no slash at either end, no "v1/" prefix, and no empty,
+// "." or ".." segment.
+func plainPath(p string) bool {
+	if p == "" || p[0] == '/' || p[len(p)-1] == '/' || strings.HasPrefix(p, "v1/") {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) {
+			b := p[i]
+			if b <= ' ' || b > '~' || b == '?' || b == '#' {
+				return false
+			}
+			if b != '/' {
+				continue
+			}
+		}
+		if seg := p[start:i]; seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		start = i + 1
+	}
+	return true
 }

@@ -137,6 +137,9 @@ func FuzzNormalizePath(f *testing.F) {
 		if again, err := NormalizePath(p); err != nil && !strings.HasPrefix(p, "v1/") || err == nil && again != p && !strings.HasPrefix(p, "v1/") {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", in, p, again, err)
 		}
+		if plainPath(in) && p != in {
+			t.Fatalf("plainPath(%q) but NormalizePath changed it to %q", in, p)
+		}
 		if esc := escapePath(p); strings.ContainsAny(esc, " ?#") {
 			t.Fatalf("escapePath(%q) = %q keeps a character a URL path cannot hold", p, esc)
 		}

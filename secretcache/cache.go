@@ -159,6 +159,13 @@ func (c *Cache[V]) Get(ctx context.Context, key string, fetch func(context.Conte
 	led := false
 	ch := c.group.DoChan(flightKey(key, gen), func() (any, error) {
 		led = true
+		// A fetch may have finished between the check above and this
+		// flight: use its value rather than fetching again.
+		if !rc.bypass {
+			if f := c.freshFlight(key, rc); f != nil {
+				return f, nil
+			}
+		}
 		return c.refresh(ctx, key, gen, ttl, fetch), nil
 	})
 	var res singleflight.Result
@@ -189,6 +196,20 @@ func (c *Cache[V]) Get(ctx context.Context, key string, fetch func(context.Conte
 		r.Stale, r.Age, r.RefreshErr = true, f.age, f.err
 	}
 	return c.clone(f.value), r, nil
+}
+
+// freshFlight returns the entry for key as a flight when it is fresh for rc
+// (an entry still cached after an invalidation was stored by a fetch that
+// started after it), or nil.
+func (c *Cache[V]) freshFlight(key string, rc readConfig) *flight[V] {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.Peek(key)
+	if ok && now.Before(e.expires) && (!rc.hasTTL || now.Sub(e.fetched) < rc.ttl) {
+		return &flight[V]{value: e.value}
+	}
+	return nil
 }
 
 // flight is what one fetch produced, shared by the reads that waited on it.

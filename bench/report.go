@@ -1,0 +1,361 @@
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Target is one goal of the issue, checked against a run.
+type Target struct {
+	Key      string // finding key
+	Name     string
+	Goal     string
+	Measured string
+	Met      bool
+	// Margin says by how much it was met or missed.
+	Margin string
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// Targets checks the run against the issue's goals.
+func (r *Report) Targets() []Target {
+	var ts []Target
+	if u := r.Uncached; u != nil {
+		for _, m := range []struct {
+			name string
+			p    Pair
+		}{{"sequential", u.Seq}, {fmt.Sprintf("%d goroutines", u.Goroutines), u.Par}} {
+			q := ratio(float64(m.p.Gds.P50), float64(m.p.Peer.P50))
+			ts = append(ts, Target{Key: "uncached-p50", Name: "Uncached read p50, " + m.name, Goal: "gdsvault / vault/api ≤ 1.00",
+				Measured: fmt.Sprintf("%.2f (%s vs %s)", q, us(m.p.Gds.P50), us(m.p.Peer.P50)), Met: q <= 1,
+				Margin: pctMargin(q, 1)})
+		}
+		for _, m := range []struct {
+			name string
+			p    Pair
+		}{{"sequential", u.Seq}, {fmt.Sprintf("%d goroutines", u.Goroutines), u.Par}} {
+			g, p := m.p.Gds.AllocsPerRead, m.p.Peer.AllocsPerRead
+			ts = append(ts, Target{Key: "uncached-allocs", Name: "Allocations per uncached read, " + m.name, Goal: "fewer than vault/api",
+				Measured: fmt.Sprintf("%.0f vs %.0f", g, p), Met: g < p,
+				Margin: fmt.Sprintf("%.0f fewer (%.0f%% of vault/api's)", p-g, 100*ratio(g, p))})
+		}
+	}
+	if c := r.Cached; c != nil {
+		ts = append(ts, Target{Key: "cached-p50", Name: fmt.Sprintf("Cached hit p50, %d goroutines", c.Goroutines), Goal: "< 1 µs",
+			Measured: ns(c.P50), Met: c.P50 < time.Microsecond, Margin: pctMargin(float64(c.P50), float64(time.Microsecond))})
+		if u := r.Uncached; u != nil {
+			q := ratio(c.PerSec, u.Par.Gds.PerSec)
+			ts = append(ts, Target{Key: "cached-throughput", Name: fmt.Sprintf("Cached hits/s vs uncached reads/s, %d goroutines", c.Goroutines),
+				Goal: "≥ 1000×", Measured: fmt.Sprintf("%.0f× (%s/s vs %s/s)", q, count(c.PerSec), count(u.Par.Gds.PerSec)),
+				Met: q >= 1000, Margin: atLeastMargin(q, 1000)})
+		}
+	}
+	if s := r.Stampede; s != nil && len(s.DataGETs) > 0 {
+		all := append(slices.Clone(s.DataGETs), s.WarmMountDataGETs...)
+		worst := slices.Max(all)
+		ts = append(ts, Target{Key: "stampede", Name: fmt.Sprintf("Cold-cache stampede, %d goroutines, %d trials", s.Goroutines, len(all)),
+			Goal:     "exactly 1 request of the data path",
+			Measured: fmt.Sprintf("fresh clients: %s; mount resolved first: %s data GETs", tally(s.DataGETs), tally(s.WarmMountDataGETs)),
+			Met:      worst == 1, Margin: fmt.Sprintf("%d extra at worst", worst-1)})
+	}
+	if m := r.Memory; m != nil {
+		const limit = 30 << 20
+		t := Target{Key: "memory", Name: fmt.Sprintf("Heap in use with %s cached secrets", count(float64(m.Secrets))),
+			Goal: "< 30 MiB for 10,000", Measured: mib(m.HeapInuse), Met: m.Secrets >= 10000 && m.HeapInuse < limit,
+			Margin: pctMargin(float64(m.HeapInuse), limit)}
+		if m.Secrets < 10000 {
+			t.Margin = "not applicable: fewer than 10,000 secrets"
+		}
+		ts = append(ts, t)
+	}
+	for _, c := range []struct {
+		key, name string
+		r         *CLIResult
+	}{{"cli", "CLI, token: get one field", r.CLI}, {"cli-approle", "CLI, AppRole login + get one field", r.AppRole}} {
+		if c.r == nil {
+			continue
+		}
+		qw := ratio(float64(c.r.Gds.Wall), float64(c.r.Vault.Wall))
+		qm := ratio(float64(c.r.Gds.MaxRSS), float64(c.r.Vault.MaxRSS))
+		ts = append(ts,
+			Target{Key: c.key + "-wall", Name: c.name + ", wall time", Goal: "≤ 1/5 of the vault CLI's (0.20)",
+				Measured: fmt.Sprintf("%.2f (%s vs %s)", qw, ms(c.r.Gds.Wall), ms(c.r.Vault.Wall)), Met: qw <= 0.2,
+				Margin: pctMargin(qw, 0.2)},
+			Target{Key: c.key + "-rss", Name: c.name + ", peak memory", Goal: "≤ 1/8 of the vault CLI's (0.125)",
+				Measured: fmt.Sprintf("%.3f (%s vs %s)", qm, kib(c.r.Gds.MaxRSS), kib(c.r.Vault.MaxRSS)), Met: qm <= 0.125,
+				Margin: pctMargin(qm, 0.125)})
+	}
+	return ts
+}
+
+// pctMargin says how far got is below (met) or above (missed) limit, for
+// goals of the form got ≤ limit.
+func pctMargin(got, limit float64) string {
+	if limit == 0 {
+		return ""
+	}
+	d := (got - limit) / limit * 100
+	if got <= limit {
+		return fmt.Sprintf("met with %.0f%% to spare", -d)
+	}
+	return fmt.Sprintf("missed by %.0f%%", d)
+}
+
+// atLeastMargin is pctMargin for goals of the form got ≥ goal.
+func atLeastMargin(got, goal float64) string {
+	if got >= goal {
+		return fmt.Sprintf("met with %.0f%% to spare", (got-goal)/goal*100)
+	}
+	if got <= 0 {
+		return "missed"
+	}
+	return fmt.Sprintf("missed: %.1f× short", goal/got)
+}
+
+func us(d time.Duration) string {
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+}
+
+func ns(d time.Duration) string { return fmt.Sprintf("%d ns", d.Nanoseconds()) }
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+func kib(k int64) string { return fmt.Sprintf("%.1f MiB", float64(k)/1024) }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// count prints 12345.6 as "12,346".
+func count(f float64) string {
+	s := fmt.Sprintf("%.0f", f)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// tally prints [1 1 2 1] as "1 ×3, 2 ×1".
+func tally(xs []int) string {
+	counts := map[int]int{}
+	for _, x := range xs {
+		counts[x]++
+	}
+	keys := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d ×%d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ints(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func yes(b bool) string {
+	if b {
+		return "**yes**"
+	}
+	return "**no**"
+}
+
+// Markdown renders the report as BENCHMARKS.md.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	m := r.Machine
+	w("# Benchmarks: gdsvault side by side with its peers\n\n")
+	w("Generated by `make bench` (bench/cmd/bench, a nested module so that the peer stays out of the root go.mod) on %s, "+
+		"in one run of %s against one real dev Vault started for it.\n\n", r.Date.Format("2006-01-02 15:04 MST"), r.Duration.Round(time.Second))
+	w("| Machine | |\n|---|---|\n")
+	w("| CPU | %s |\n| Cores | %d (GOMAXPROCS %d) |\n| OS | %s, Linux %s |\n| Go | %s |\n| Vault (server and CLI) | %s |\n"+
+		"| Peer library | github.com/hashicorp/vault/api %s |\n\n", m.CPU, m.Cores, m.GOMAXPROCS, m.OSArch, m.Kernel, m.GoVersion, m.VaultVersion, m.PeerVersion)
+	w("Vault, the benchmark program and the CLIs share the same %d cores, so every figure includes Vault's own work; "+
+		"the ratios are what matters, not the absolute numbers.\n\n", m.Cores)
+
+	if len(r.Failures) > 0 {
+		w("## Measurements that failed\n\n")
+		for _, f := range r.Failures {
+			w("- %s\n", f)
+		}
+		w("\n")
+	}
+
+	w("## Targets\n\n| Target | Goal | Measured | Met? | By how much |\n|---|---|---|---|---|\n")
+	targets := r.Targets()
+	for _, t := range targets {
+		w("| %s | %s | %s | %s | %s |\n", t.Name, t.Goal, t.Measured, yes(t.Met), t.Margin)
+	}
+	w("\n")
+
+	if u := r.Uncached; u != nil {
+		c := r.Config.Uncached
+		w("## 1. Uncached KV v2 read of secret/myapp/config\n\n")
+		w("gdsvault: `client.GetSecret(ctx, \"secret/data/myapp/config\")` on a client built with `gdsvault.New(WithAddress, WithToken, WithLogger(discard))` "+
+			"(the mount is resolved once, then cached; retries on). vault/api: `client.KVv2(\"secret\").Get(ctx, \"myapp/config\")` "+
+			"on `api.DefaultConfig()` with the same address and token, its transport's MaxIdleConnsPerHost raised to 64 like gdsvault's own. "+
+			"Both warmed up with %d reads each (sequential, then on %d goroutines), then %d rounds of alternated blocks "+
+			"(the order swapped every round): %d reads per block sequentially, %d per block on %d goroutines. "+
+			"Latency: every read timed; reads/s: reads / time inside the blocks; allocations: `runtime.MemStats` Mallocs "+
+			"(and TotalAlloc) delta over the blocks / reads, whole process (the HTTP transport's goroutines included); client CPU: "+
+			"the benchmark process's user + system time (getrusage) over the blocks / reads, which leaves out Vault's process (over loopback "+
+			"the kernel charges part of the TCP work of both ends to the sender, so it is an upper bound of the client's own work).\n\n",
+			c.Warmup, c.Goroutines, c.Rounds, c.SeqReads, c.ParReads, c.Goroutines)
+		w("| | gdsvault | vault/api | gdsvault / vault/api |\n|---|---|---|---|\n")
+		for _, mm := range []struct {
+			name string
+			p    Pair
+		}{{"sequential", u.Seq}, {fmt.Sprintf("%d goroutines", u.Goroutines), u.Par}} {
+			g, p := mm.p.Gds, mm.p.Peer
+			w("| **%s** reads | %s | %s | |\n", mm.name, count(float64(g.Reads)), count(float64(p.Reads)))
+			w("| p50 | %s | %s | %.2f |\n", us(g.P50), us(p.P50), ratio(float64(g.P50), float64(p.P50)))
+			w("| p99 | %s | %s | %.2f |\n", us(g.P99), us(p.P99), ratio(float64(g.P99), float64(p.P99)))
+			w("| reads/s | %s | %s | %.2f |\n", count(g.PerSec), count(p.PerSec), ratio(g.PerSec, p.PerSec))
+			w("| allocations / read | %.1f | %.1f | %.2f |\n", g.AllocsPerRead, p.AllocsPerRead, ratio(g.AllocsPerRead, p.AllocsPerRead))
+			w("| bytes allocated / read | %s | %s | %.2f |\n", count(g.BytesPerRead), count(p.BytesPerRead), ratio(g.BytesPerRead, p.BytesPerRead))
+			w("| client CPU / read | %s | %s | %.2f |\n", us(g.CPUPerRead), us(p.CPUPerRead), ratio(float64(g.CPUPerRead), float64(p.CPUPerRead)))
+		}
+		w("\n")
+		if d := u.PeerDefaultPool; d != nil {
+			w("vault/api out of the box (go-cleanhttp's pool of %d idle connections per host, so most of %d goroutines' "+
+				"connections are closed after each read and redialled): p50 %s, p99 %s, %s reads/s, %.1f allocations / read "+
+				"(%s reads). The table above gives it gdsvault's pool size instead, to compare the libraries rather than their defaults.\n\n",
+				u.PeerPoolDefault, u.Goroutines, us(d.P50), us(d.P99), count(d.PerSec), d.AllocsPerRead, count(float64(d.Reads)))
+		}
+	}
+
+	if c := r.Cached; c != nil {
+		w("## 2. Cached read hit\n\n")
+		w("`GetSecret` on a client built `WithCache()` (defaults), the secret fetched once first. Each sample times %d consecutive hits "+
+			"and divides (the clock's resolution is far coarser than a hit); p50 is the median sample. A hit includes the path "+
+			"normalisation, the mount lookup, the cache key, the LRU lookup under its lock and the deep copy every caller gets.\n\n", c.Batch)
+		w("| | %d goroutines | 1 goroutine |\n|---|---|---|\n", c.Goroutines)
+		w("| p50 per hit | %s | %s |\n", ns(c.P50), ns(c.SeqP50))
+		w("| hits/s | %s | %s |\n", count(c.PerSec), count(c.SeqPerSec))
+		w("| allocations / hit | %.1f | |\n| bytes allocated / hit | %.0f | |\n", c.AllocsPerHit, c.BytesPerHit)
+		w("| hits measured | %s | |\n| fetches during the hits | %d | |\n\n", count(float64(c.Hits)), c.FetchesDuring)
+		if u := r.Uncached; u != nil {
+			w("Against the uncached read on %d goroutines (%s reads/s): %.0f× the throughput; p50 %s vs %s.\n\n",
+				u.Goroutines, count(u.Par.Gds.PerSec), ratio(c.PerSec, u.Par.Gds.PerSec), ns(c.P50), us(u.Par.Gds.P50))
+		}
+	}
+
+	if s := r.Stampede; s != nil {
+		w("## 3. Cold-cache stampede\n\n")
+		w("%d goroutines wait on one channel, then all call `GetSecret(ctx, \"secret/data/myapp/config\")` on a fresh client built "+
+			"`WithCache()`; a counting `http.RoundTripper` (`WithTransport`) counts what reaches Vault. Each trial uses a new client and transport.\n\n", s.Goroutines)
+		w("| Trial | GETs of the data path | mount lookups (sys/internal/ui/mounts) | all requests | time |\n|---|---|---|---|---|\n")
+		for i := range s.DataGETs {
+			w("| fresh client %d | %d | %d | %d | %s |\n", i+1, s.DataGETs[i], s.MountLookups[i], s.Total[i], ms(s.Elapsed[i]))
+		}
+		for i := range s.WarmMountDataGETs {
+			w("| mount already resolved %d | %d | 0 | %d | |\n", i+1, s.WarmMountDataGETs[i], s.WarmMountTotal[i])
+		}
+		w("\n")
+		if len(s.MountLookups) > 0 && slices.Max(s.MountLookups) > 1 {
+			w("The data read is shared; the mount lookup before it is not. `Client.mountFor` (kv.go) asks "+
+				"sys/internal/ui/mounts/<path> for each caller that finds the mount cache empty, so the same stampede sent %s "+
+				"mount lookups (one per goroutine that got there before the first answer) and took up to %s instead of a few "+
+				"milliseconds. Sharing the lookup per namespace and path (singleflight, as the cache does) brought it to 1 "+
+				"lookup and ~4-11 ms when tried on a copy of the root package.\n\n",
+				ints(s.MountLookups), ms(slices.Max(s.Elapsed)))
+		}
+		if worst := slices.Max(append(slices.Clone(s.DataGETs), s.WarmMountDataGETs...)); worst == 1 && knownStampedeRace {
+			w("Exactly one data GET is what these trials saw, not yet a guarantee: see the stampede finding below.\n\n")
+		}
+	}
+
+	if mm := r.Memory; mm != nil {
+		w("## 4. Memory: %s cached secrets\n\n", count(float64(mm.Secrets)))
+		w("%s secrets of %d bytes of JSON data each (secret/bench/s00001 …) written first (%s on %d goroutines), then each read once "+
+			"through a fresh client built `WithCache()` (default limit: 10,000 entries). Heap: `runtime.ReadMemStats` after two `runtime.GC()`, "+
+			"minus the same before the client was built.\n\n", count(float64(mm.Secrets)), mm.ValueBytes, mm.WriteTime.Round(time.Millisecond), r.Config.MemGoroutines)
+		w("| | |\n|---|---|\n")
+		w("| HeapInuse, client + cached secrets | %s |\n", mib(mm.HeapInuse))
+		w("| HeapAlloc (live objects), same | %s |\n", mib(mm.HeapAlloc))
+		w("| HeapInuse, client alone after one read | %.0f KiB |\n", float64(mm.ClientOnlyInuse)/1024)
+		if mm.Secrets > 0 {
+			w("| per cached secret | %.0f bytes in use |\n", float64(mm.HeapInuse-mm.ClientOnlyInuse)/float64(mm.Secrets))
+		}
+		w("| reading them all (first time) | %s |\n", mm.ReadTime.Round(time.Millisecond))
+		w("| re-reading them all: requests to Vault / cache hits / evictions | %d / %s / %d |\n\n", mm.RefetchRequests, count(float64(mm.Cached)), mm.Evictions)
+	}
+
+	if r.CLI != nil || r.AppRole != nil {
+		w("## 5-6. How the command lines are measured\n\n")
+		w("Each process runs under a tiny helper (bench/cmd/rusage) that starts it, waits for it, and reports its wall time "+
+			"(start to exit) and its peak memory (ru_maxrss from `wait4`). The helper is needed because a child started by Go's "+
+			"os/exec shares its parent's address space until exec, and Linux carries that address space's peak RSS into the child's "+
+			"ru_maxrss: measured straight from the benchmark process, gdsvault showed the benchmark's own RSS (65 MiB) instead of its "+
+			"~9 MiB. ru_maxrss is a maximum, not a sum, so the helper's own floor (%s, its figure for /bin/true) hides nothing above it. "+
+			"Both CLIs run with HOME set to an empty temporary directory and only the variables shown.\n\n", kib(r.RSSFloorKiB))
+	}
+	for _, c := range []struct {
+		title, how string
+		r          *CLIResult
+		cfg        CLIConfig
+	}{
+		{"## 5. The command line, token auth", "VAULT_ADDR and VAULT_TOKEN set.", r.CLI, r.Config.CLI},
+		{"## 6. The command line, AppRole login + read", "A fresh secret ID per run (generated outside the timing). gdsvault logs in, reads, " +
+			"and revokes its token at exit, in one process; the vault CLI needs two processes: their times are summed and the larger peak memory is taken.", r.AppRole, r.Config.AppRole},
+	} {
+		if c.r == nil {
+			continue
+		}
+		w("%s\n\n", c.title)
+		w("- gdsvault: `%s`\n- vault: `%s`\n\n", c.r.GdsCmd, c.r.VaultCmd)
+		w("%s Each command run %d times, alternated (after %d unrecorded runs each); medians.\n\n", c.how, c.r.Gds.Runs, c.cfg.Warmup)
+		w("| | gdsvault | vault CLI | gdsvault / vault |\n|---|---|---|---|\n")
+		w("| wall time, median | %s | %s | %.2f |\n", ms(c.r.Gds.Wall), ms(c.r.Vault.Wall), ratio(float64(c.r.Gds.Wall), float64(c.r.Vault.Wall)))
+		w("| wall time, fastest | %s | %s | %.2f |\n", ms(c.r.Gds.WallMin), ms(c.r.Vault.WallMin), ratio(float64(c.r.Gds.WallMin), float64(c.r.Vault.WallMin)))
+		w("| peak memory (max RSS), median | %s | %s | %.3f |\n\n", kib(c.r.Gds.MaxRSS), kib(c.r.Vault.MaxRSS), ratio(float64(c.r.Gds.MaxRSS), float64(c.r.Vault.MaxRSS)))
+	}
+
+	w("## Findings\n\n")
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if t.Met || seen[t.Key] {
+			continue
+		}
+		seen[t.Key] = true
+		for _, k := range findingsBefore[t.Key] {
+			if !seen[k] {
+				seen[k] = true
+				w("%s\n\n", findings[k])
+			}
+		}
+		if f, ok := findings[t.Key]; ok {
+			w("**%s (missed).** %s\n\n", t.Name, f)
+		} else {
+			w("**%s (missed).** Not investigated yet.\n\n", t.Name)
+		}
+	}
+	if len(seen) == 0 {
+		w("Every target was met in this run.\n\n")
+	}
+	if !seen["stampede"] && knownStampedeRace {
+		w("**Cold-cache stampede (met in this run, by chance).** %s\n\n", findings["stampede"])
+	}
+	w("## Reproduce\n\n```sh\nmake bench                      # builds bin/vault and bin/gdsvault if needed, writes BENCHMARKS.md\n" +
+		"cd bench && go test -run Smoke .   # every measurement with tiny counts\n" +
+		"cd bench && go test -run '^$' -bench . -benchmem -cpuprofile cpu.out .   # the micro-benchmarks used for the profiles\n```\n")
+	return b.String()
+}
