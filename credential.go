@@ -112,3 +112,28 @@ func mountOf(p string) string {
 	}
 	return p
 }
+
+// CleanMountPath normalises the mount path of an auth method for
+// WithMountPath options: surrounding space and slashes and a leading
+// "auth/" are dropped ("/auth/team-a/approle/" is "team-a/approle"); an
+// empty path or one with an empty, "." or ".." segment, white space, '?',
+// '#', '%' or '\' is a *ConfigError naming method.
+func CleanMountPath(method, p string) (string, error) {
+	mount := strings.Trim(strings.TrimSpace(p), "/")
+	if rest, ok := strings.CutPrefix(mount, "auth/"); ok {
+		mount = strings.Trim(rest, "/")
+	} else if mount == "auth" {
+		mount = ""
+	}
+	if mount == "" {
+		return "", &ConfigError{Field: method + " mount path", Problem: "is empty",
+			Hint: "give the path the auth method is enabled at, e.g. " + method + " (VAULT_AUTH_MOUNT), or omit it for the default"}
+	}
+	for _, seg := range strings.Split(mount, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, " \t\r\n?#%\\") {
+			return "", &ConfigError{Field: method + " mount path", Problem: "is not a valid mount path: " + quoteShort(p),
+				Hint: "e.g. " + method + " or team-a/" + method + ", without spaces, '?', '#' or '..'"}
+		}
+	}
+	return mount, nil
+}

@@ -51,12 +51,11 @@ type Option func(*Method) error
 // WithMountPath sets the AppRole mount (default "approle").
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		p = strings.Trim(strings.TrimSpace(p), "/")
-		p = strings.TrimPrefix(p, "auth/")
-		if p == "" {
-			return &gdsvault.ConfigError{Field: "approle mount path", Problem: "is empty", Hint: "omit it for the default \"approle\""}
+		mount, err := gdsvault.CleanMountPath("approle", p)
+		if err != nil {
+			return err
 		}
-		m.mount = p
+		m.mount = mount
 		return nil
 	}
 }

@@ -96,12 +96,11 @@ func New(role string, opts ...Option) (*Method, error) {
 // for auth/aws, the default).
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		p = strings.Trim(strings.TrimSpace(p), "/")
-		if p == "" {
-			return &gdsvault.ConfigError{Field: "aws mount path", Problem: "is empty",
-				Hint: "pass the path the aws auth method is enabled at, such as \"aws\" for auth/aws"}
+		mount, err := gdsvault.CleanMountPath("aws", p)
+		if err != nil {
+			return err
 		}
-		m.mount = p
+		m.mount = mount
 		return nil
 	}
 }

@@ -115,7 +115,7 @@ var tenantRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 // "azure"; "auth/" is added by the method).
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		mount, err := cloudauth.CleanMount("azure", p)
+		mount, err := gdsvault.CleanMountPath("azure", p)
 		if err != nil {
 			return err
 		}

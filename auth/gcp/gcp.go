@@ -91,7 +91,7 @@ func New(role string, opts ...Option) (*Method, error) {
 // "gcp"; "auth/" is added by the method).
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		mount, err := cloudauth.CleanMount("gcp", p)
+		mount, err := gdsvault.CleanMountPath("gcp", p)
 		if err != nil {
 			return err
 		}

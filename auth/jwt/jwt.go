@@ -67,10 +67,9 @@ func hasTokenError(errs []error) bool {
 // and "/auth/ci/gitlab/" both name auth/ci/gitlab.
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		mount := strings.Trim(strings.TrimPrefix(strings.Trim(strings.TrimSpace(p), "/"), "auth/"), "/")
-		if mount == "" {
-			return &gdsvault.ConfigError{Field: "jwt mount path", Problem: "is empty",
-				Hint: "omit WithMountPath for the default \"" + DefaultMountPath + "\""}
+		mount, err := gdsvault.CleanMountPath("jwt", p)
+		if err != nil {
+			return err
 		}
 		m.mount = mount
 		return nil

@@ -63,10 +63,9 @@ func New(role string, opts ...Option) (*Method, error) {
 // "clusters/prod" and "/auth/clusters/prod/" both name auth/clusters/prod.
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		mount := strings.Trim(strings.TrimPrefix(strings.Trim(strings.TrimSpace(p), "/"), "auth/"), "/")
-		if mount == "" {
-			return &gdsvault.ConfigError{Field: "kubernetes mount path", Problem: "is empty",
-				Hint: "omit WithMountPath for the default \"" + DefaultMountPath + "\""}
+		mount, err := gdsvault.CleanMountPath("kubernetes", p)
+		if err != nil {
+			return err
 		}
 		m.mount = mount
 		return nil

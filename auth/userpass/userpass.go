@@ -26,11 +26,11 @@ type Option func(*Method) error
 // WithMountPath sets the mount (default "userpass").
 func WithMountPath(p string) Option {
 	return func(m *Method) error {
-		p = strings.TrimPrefix(strings.Trim(strings.TrimSpace(p), "/"), "auth/")
-		if p == "" {
-			return &gdsvault.ConfigError{Field: "userpass mount path", Problem: "is empty"}
+		mount, err := gdsvault.CleanMountPath("userpass", p)
+		if err != nil {
+			return err
 		}
-		m.mount = p
+		m.mount = mount
 		return nil
 	}
 }

@@ -30,25 +30,6 @@ func CheckRole(method, role string) error {
 	return nil
 }
 
-// CleanMount returns the mount path p of method without surrounding space
-// and slashes ("/team-a/gcp/" is "team-a/gcp"). An empty path, an empty,
-// "." or ".." segment, or one with white space, '?', '#', '%' or '\' is a
-// *gdsvault.ConfigError for the field "<method> mount path".
-func CleanMount(method, p string) (string, error) {
-	mount := strings.Trim(strings.TrimSpace(p), "/")
-	if mount == "" {
-		return "", &gdsvault.ConfigError{Field: method + " mount path", Problem: "is empty",
-			Hint: "give the path the auth method is enabled at, e.g. " + method + " (VAULT_AUTH_MOUNT)"}
-	}
-	for _, seg := range strings.Split(mount, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, " \t\r\n?#%\\") {
-			return "", &gdsvault.ConfigError{Field: method + " mount path", Problem: "is not a valid mount path: " + Quote(p),
-				Hint: "e.g. " + method + " or team-a/" + method + ", without auth/ and without spaces, '?', '#' or '..'"}
-		}
-	}
-	return mount, nil
-}
-
 // BaseURL checks the base URL of an endpoint (an http:// or https:// URL
 // with a host, without user, query or fragment) and returns it without
 // trailing slashes. Its error is the problem alone, for the caller's

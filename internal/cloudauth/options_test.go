@@ -42,38 +42,6 @@ func TestCheckRole(t *testing.T) {
 	}
 }
 
-func TestCleanMount(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"gcp", "gcp"},
-		{"/team-a/gcp/", "team-a/gcp"},
-		{"  azure  ", "azure"},
-		{"a.b/c_d", "a.b/c_d"},
-		{"...", "..."},
-	} {
-		got, err := CleanMount("gcp", tt.in)
-		if err != nil || got != tt.want {
-			t.Errorf("CleanMount(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-	for _, in := range []string{"", " / ", "//", "a//b", "a/../b", "../sys", "./a", "a b", "a\tb", "gcp?x=1", "a#b", "a%2fb", `a\b`} {
-		got, err := CleanMount("azure", in)
-		if got != "" {
-			t.Errorf("CleanMount(%q) = %q", in, got)
-		}
-		if ce := configError(t, err); ce.Field != "azure mount path" || ce.Hint == "" {
-			t.Errorf("CleanMount(%q): %+v", in, ce)
-		}
-	}
-	for _, tt := range []struct{ method, in, want string }{
-		{"gcp", "", "gdsvault: gcp mount path: is empty (give the path the auth method is enabled at, e.g. gcp (VAULT_AUTH_MOUNT))"},
-		{"azure", "a/../b", `gdsvault: azure mount path: is not a valid mount path: "a/../b" (e.g. azure or team-a/azure, without auth/ and without spaces, '?', '#' or '..')`},
-	} {
-		if _, err := CleanMount(tt.method, tt.in); err == nil || err.Error() != tt.want {
-			t.Errorf("CleanMount(%q, %q) = %v\nwant %s", tt.method, tt.in, err, tt.want)
-		}
-	}
-}
-
 func TestBaseURL(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"https://iamcredentials.googleapis.com", "https://iamcredentials.googleapis.com"},
