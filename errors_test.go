@@ -80,9 +80,15 @@ func TestSealed(t *testing.T) {
 	if !errors.As(err, &re) || re.StatusCode != http.StatusServiceUnavailable || !strings.Contains(re.Hint, "unseal") {
 		t.Errorf("%#v", re)
 	}
+	if h, err := c.Health(ctx(t)); err != nil || !h.Sealed || !h.Initialized {
+		t.Errorf("Health while sealed: %+v, %v", h, err)
+	}
 	s.Unseal(t)
 	if _, err := c.GetSecret(ctx(t), "secret/myapp/config"); err != nil {
 		t.Fatalf("after unseal: %v", err)
+	}
+	if h, err := c.Health(ctx(t)); err != nil || h.Sealed || h.Version == "" {
+		t.Errorf("Health after unseal: %+v, %v", h, err)
 	}
 }
 

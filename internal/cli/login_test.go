@@ -104,3 +104,22 @@ func TestUnwrap(t *testing.T) {
 		t.Errorf("no token: %d", code)
 	}
 }
+
+func TestTokenAndHealth(t *testing.T) {
+	tok := vault.CreateToken(t, map[string]any{"policies": []string{"default"}, "ttl": "2h"})
+	out, errOut, code := run(t, map[string]string{"VAULT_TOKEN": tok}, "", "token", "-format", "json")
+	var info map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &info) != nil || info["policies"] != "default" || info["source"] != "VAULT_TOKEN" || info["type"] != "service" {
+		t.Fatalf("token: %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code := run(t, nil, "", "token"); code != ExitError || !strings.Contains(errOut, "VAULT_TOKEN") {
+		t.Errorf("no token: %d %q", code, errOut)
+	}
+	out, _, code = run(t, nil, "", "health", "-format", "json")
+	if code != 0 || !strings.Contains(out, `"sealed": false`) || !strings.Contains(out, `"initialized": true`) {
+		t.Errorf("health: %d %q", code, out)
+	}
+	if _, errOut, code := run(t, map[string]string{"VAULT_ADDR": "http://127.0.0.1:1"}, "", "health"); code != ExitError || !strings.Contains(errOut, "VAULT_ADDR") {
+		t.Errorf("health of nothing: %d %q", code, errOut)
+	}
+}

@@ -131,7 +131,7 @@ or failed login, 5 response-wrapping token refused (possible interception).`,
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log requests and token events to stderr (never tokens or secret values)")
 	root.PersistentFlags().StringVar(&g.method, "method", "", "auth method (overrides VAULT_AUTH_METHOD): "+strings.Join(config.Methods, ", "))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g), newLoginCmd(g), newUnwrapCmd(g))
+	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g), newLoginCmd(g), newUnwrapCmd(g), newTokenCmd(g), newHealthCmd(g))
 	return root
 }
 
