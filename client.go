@@ -56,7 +56,7 @@ type shared struct {
 // New builds a client from options. Without WithAddress it talks to
 // DefaultAddress; without a token or auth method it sends no token (enough
 // for sys/health and logins). New never reads the environment: see the config
-// package, or FromEnv in package config, for that.
+// package and auth.FromEnv for that.
 func New(opts ...Option) (*Client, error) {
 	s := settings{address: DefaultAddress, timeout: DefaultTimeout}
 	var errs []error
