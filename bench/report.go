@@ -274,8 +274,8 @@ func (r *Report) Markdown() string {
 			w("The data read is shared; the mount lookup before it is not. `Client.mountFor` (kv.go) asks "+
 				"sys/internal/ui/mounts/<path> for each caller that finds the mount cache empty, so the same stampede sent %s "+
 				"mount lookups (one per goroutine that got there before the first answer) and took up to %s instead of a few "+
-				"milliseconds. Sharing the lookup per namespace and path (singleflight, as the cache does) brought it to 1 "+
-				"lookup and ~4-11 ms when tried on a copy of the root package.\n\n",
+				"milliseconds. Sharing the lookup per namespace and path (singleflight, as the cache does) brings it to 1 "+
+				"lookup and ~4-11 ms.\n\n",
 				ints(s.MountLookups), ms(slices.Max(s.Elapsed)))
 		}
 		if worst := slices.Max(append(slices.Clone(s.DataGETs), s.WarmMountDataGETs...)); worst == 1 && knownStampedeRace {
