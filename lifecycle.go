@@ -30,7 +30,8 @@ func WithAuth(m AuthMethod) Option {
 
 // WithEvents calls fn for every token lifecycle event (login, renewal,
 // failure, expiry, close), for metrics and alerts. fn runs on the client's
-// background goroutine or a caller's: keep it short and do not block.
+// background goroutine or a caller's: keep it short, do not block, and do
+// not call Close from it.
 func WithEvents(fn func(Event)) Option {
 	return func(s *settings) error { s.events = fn; return nil }
 }

@@ -81,6 +81,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 		if done, err = b.Allow(); err != nil {
 			return &CircuitOpenError{Address: c.address, Path: r.path}
 		}
+		defer done(retry.Ignore) // frees a probe slot even if what follows panics; the first report wins
 	}
 	err := c.doAuthed(ctx, r, out)
 	switch {

@@ -40,7 +40,8 @@ type Rotation struct {
 type Option func(*Manager)
 
 // OnRotate calls fn (on the manager's goroutine) after each rotation. Keep it
-// short: swap a pointer, reset a pool.
+// short: swap a pointer, reset a pool. It must not call Close (Close waits
+// for that goroutine).
 func OnRotate(fn func(Rotation)) Option { return func(m *Manager) { m.onRotate = fn } }
 
 // WithGracePeriod sets how long old credentials live after a rotation before
