@@ -1,6 +1,7 @@
 package gdsvault_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -130,3 +131,46 @@ func TestCacheRotationSchedule(t *testing.T) {
 		t.Errorf("requests: rotating every minute %d (want 3), yearly %d (want 1)", o, y)
 	}
 }
+
+// CacheTTL overrides the cache's TTL for one read: a 0 TTL always fetches.
+func TestCacheTTLPerRead(t *testing.T) {
+	mount := vault.UniqueName("kv")
+	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
+	vault.PutKV(t, mount, "x", map[string]any{"k": "v"})
+	rec := &counting{}
+	c := newClient(t, vault.RootToken, gdsvault.WithTransport(rec), gdsvault.WithCache())
+	for range 3 {
+		if _, err := c.GetSecret(ctx(t), mount+"/x", gdsvault.CacheTTL(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a CacheTTL(0) read fetched is stored with that TTL (never
+	// fresh): the next default read fetches once, the one after hits.
+	c.GetSecret(ctx(t), mount+"/x")
+	c.GetSecret(ctx(t), mount+"/x")
+	if n := rec.get("GET " + mount + "/data/x"); n != 4 {
+		t.Errorf("%d requests for 3 reads with CacheTTL(0) and two default reads, want 4", n)
+	}
+}
+
+// WithTokenSource, TokenSourceFunc and WithUserAgent reach the wire.
+func TestTokenSourceAndUserAgent(t *testing.T) {
+	var calls int
+	var ua string
+	seen := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		ua = r.Header.Get("User-Agent")
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	c := newClient(t, "", gdsvault.WithTransport(seen), gdsvault.WithUserAgent("myapp/1.0"),
+		gdsvault.WithTokenSource(gdsvault.TokenSourceFunc(func(context.Context) (gdsvault.Token, error) {
+			calls++
+			return gdsvault.NewToken(vault.RootToken), nil
+		})))
+	if _, err := c.Read(ctx(t), "auth/token/lookup-self"); err != nil || calls != 1 || ua != "myapp/1.0" {
+		t.Errorf("err %v, token source calls %d, User-Agent %q", err, calls, ua)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

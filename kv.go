@@ -158,7 +158,6 @@ func parseTime(s string) time.Time {
 
 // kvTarget is a user path resolved against its mount.
 type kvTarget struct {
-	input   string
 	mount   string // without slashes
 	rest    string // the secret's path in the mount, may be "" (the root, for List)
 	version int    // 1 or 2
@@ -482,7 +481,7 @@ type mountInfo struct {
 
 // target resolves p, a normalised path inside the mount, in either form.
 func (m mountInfo) target(p string) kvTarget {
-	t := kvTarget{input: p, mount: m.path, version: m.version}
+	t := kvTarget{mount: m.path, version: m.version}
 	t.rest = strings.TrimPrefix(strings.TrimPrefix(p, m.path), "/")
 	if m.version == 2 {
 		for _, part := range [...]string{"data", "metadata"} {

@@ -223,6 +223,18 @@ func TestWrappedSecretID(t *testing.T) {
 		}
 	})
 
+	t.Run("a creation path pattern of the caller's", func(t *testing.T) {
+		wrapped := vault.WrappedSecretID(t, arMount, role, time.Minute)
+		err := readWith(t, newMethod(wrapped, approle.WithWrappingPath("auth/elsewhere/role/*/secret-id")), kvMount)
+		if !errors.Is(err, gdsvault.ErrWrappingTampered) {
+			t.Fatalf("err = %v, want ErrWrappingTampered", err)
+		}
+		if err := readWith(t, newMethod(vault.WrappedSecretID(t, arMount, role, time.Minute),
+			approle.WithWrappingPath("auth/"+arMount+"/role/"+role+"/secret-id")), kvMount); err != nil {
+			t.Fatalf("matching pattern: %v", err)
+		}
+	})
+
 	t.Run("another role than named", func(t *testing.T) {
 		vault.CreateAppRole(t, arMount, "other", map[string]any{"token_policies": "default"})
 		wrapped := vault.WrappedSecretID(t, arMount, "other", time.Minute)
