@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gdsvault/gdsvault/internal/cfgerr"
 	"net/http"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ var (
 	// ErrConnection: no answer from Vault (refused, reset, timed out, TLS).
 	ErrConnection = errors.New("cannot reach vault")
 	// ErrConfig: the client's configuration is wrong or incomplete.
-	ErrConfig = errors.New("invalid configuration")
+	ErrConfig = cfgerr.ErrConfig
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("client closed")
 )
@@ -180,21 +181,9 @@ func (e *ConnectionError) Unwrap() error { return e.Err }
 // Is matches ErrConnection.
 func (e *ConnectionError) Is(target error) bool { return target == ErrConnection }
 
-// ConfigError names one setting that is missing or wrong, and how to fix it.
-// Several problems at once come as errors.Join of ConfigErrors.
-type ConfigError struct {
-	Field   string
-	Problem string
-	Hint    string
-}
-
-func (e *ConfigError) Error() string {
-	s := "gdsvault: " + e.Field + ": " + e.Problem
-	if e.Hint != "" {
-		s += " (" + e.Hint + ")"
-	}
-	return s
-}
-
-// Is matches ErrConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+// ConfigError names one setting that is missing or wrong (Field), what is
+// wrong with it (Problem) and how to fix it (Hint). Several problems at once
+// come as errors.Join of ConfigErrors. It matches ErrConfig. Every
+// constructor of gdsvault and its packages (secretcache, lease, auth/...)
+// reports bad options with it; none panics.
+type ConfigError = cfgerr.Error

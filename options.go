@@ -1,6 +1,7 @@
 package gdsvault
 
 import (
+	"github.com/gdsvault/gdsvault/internal/cfgerr"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -74,13 +75,7 @@ func normalizeAddress(addr string) (string, error) {
 
 // quoteShort quotes a user-supplied value for an error message, cut to a
 // readable length.
-func quoteShort(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return `"` + strings.ToValidUTF8(s, "?") + `"`
-}
+func quoteShort(s string) string { return cfgerr.Quote(s) }
 
 // WithToken makes every request carry this token, as VAULT_TOKEN does. The
 // token is used as is: nothing renews it (see WithAuth for a client that keeps
