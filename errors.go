@@ -48,6 +48,18 @@ var (
 	ErrMalformedResponse = errors.New("malformed response")
 	// ErrConnection: no answer from Vault (refused, reset, timed out, TLS).
 	ErrConnection = errors.New("cannot reach vault")
+	// ErrCertificate: the server's TLS certificate failed verification
+	// (unknown CA, wrong name, expired). Not transient: never retried,
+	// never answered from a stale cache. It also matches ErrConnection.
+	ErrCertificate = errors.New("tls certificate verification failed")
+	// ErrOutcomeUnknown: a request that must not run twice (a write without
+	// check-and-set, a login, issuing credentials) lost its answer after it
+	// was sent: Vault may or may not have applied it. Read before writing
+	// again. It also matches ErrConnection.
+	ErrOutcomeUnknown = errors.New("outcome unknown: the request may have been applied")
+	// ErrResponseTooLarge: Vault's answer was larger than the client's limit
+	// (WithMaxResponseSize, default 32 MiB).
+	ErrResponseTooLarge = errors.New("response too large")
 	// ErrConfig: the client's configuration is wrong or incomplete.
 	ErrConfig = cfgerr.ErrConfig
 	// ErrClosed: the client was closed.
