@@ -39,7 +39,7 @@ func newDeleteCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(o.streams.Out, "Success! Data deleted at %s\n", args[0])
+			_, err = fmt.Fprintf(o.streams.Out, "Success! Data deleted at %s\n", escape(args[0], false))
 			return err
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -54,7 +55,8 @@ func sortedKeys(m map[string]any) []string {
 	return ks
 }
 
-// writeTable prints "Key Value" rows, sorted, under an optional title.
+// writeTable prints "Key Value" rows, sorted, under an optional title. Keys
+// and values are escaped, newlines and tabs included (a cell is one line).
 func writeTable(w io.Writer, title string, m map[string]any) error {
 	if title != "" {
 		if _, err := fmt.Fprintf(w, "====== %s ======\n", title); err != nil {
@@ -65,19 +67,23 @@ func writeTable(w io.Writer, title string, m map[string]any) error {
 	fmt.Fprintln(tw, "Key\tValue")
 	fmt.Fprintln(tw, "---\t-----")
 	for _, k := range sortedKeys(m) {
-		fmt.Fprintf(tw, "%s\t%s\n", k, strings.ReplaceAll(scalar(m[k]), "\n", `\n`))
+		fmt.Fprintf(tw, "%s\t%s\n", escape(k, false), escape(scalar(m[k]), false))
 	}
 	return tw.Flush()
 }
 
-// writeStructured prints v as JSON or YAML.
+// writeStructured prints v as JSON or YAML, both free of raw control
+// characters.
 func writeStructured(w io.Writer, format string, v any) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	case "yaml":
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(jsonSafe(b), '\n'))
+		return err
+	case "yaml": // yaml.v3 escapes control characters itself
 		b, err := yaml.Marshal(v)
 		if err != nil {
 			return err
@@ -88,28 +94,33 @@ func writeStructured(w io.Writer, format string, v any) error {
 	return fmt.Errorf("format %s is not structured", format)
 }
 
-// writeEnv prints KEY='value' lines a shell can eval.
-func writeEnv(w io.Writer, m map[string]any) error {
-	for _, k := range sortedKeys(m) {
-		if _, err := fmt.Fprintf(w, "%s=%s\n", envName(k), shellQuote(scalar(m[k]))); err != nil {
+// writeEnv prints KEY='value' lines a shell can eval, with the names of
+// envNames: nothing is printed when a key is refused. Values are raw for a
+// pipe (eval "$(gdsvault get -format env ...)"), escaped on a terminal.
+func writeEnv(w io.Writer, m map[string]any, prefix string) error {
+	keys := sortedKeys(m)
+	names, err := envNames(keys, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if _, err := fmt.Fprintf(w, "%s=%s\n", names[k], shellQuote(asked(w, scalar(m[k])))); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// envName upper-cases a key and replaces what a variable name cannot hold.
-func envName(k string) string {
-	var b strings.Builder
-	for i, r := range strings.ToUpper(k) {
-		switch {
-		case r >= 'A' && r <= 'Z', r == '_', r >= '0' && r <= '9' && i > 0:
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// envPrefixFlag adds -env-prefix to a command that has -format env.
+func envPrefixFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVar(p, "env-prefix", "", "with -format env: put PREFIX before every variable name (needed when a key would name PATH, LD_PRELOAD, BASH_ENV...)")
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// warn prints Vault's warnings on stderr, one escaped line each.
+func warn(w io.Writer, warnings []string) {
+	for _, s := range warnings {
+		fmt.Fprintln(w, "gdsvault: warning from vault: "+escape(s, false))
+	}
+}

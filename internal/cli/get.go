@@ -9,9 +9,10 @@ import (
 
 type getOptions struct {
 	*globals
-	field   string
-	format  string
-	version int
+	field     string
+	format    string
+	envPrefix string
+	version   int
 }
 
 func newGetCmd(g *globals) *cobra.Command {
@@ -21,18 +22,23 @@ func newGetCmd(g *globals) *cobra.Command {
 		Short: "Read a KV secret (secret/myapp/config or secret/data/myapp/config)",
 		Example: `  gdsvault get secret/myapp/config
   gdsvault get -field db_host secret/myapp/config
-  gdsvault get -format env secret/data/myapp/config`,
+  gdsvault get -format env secret/data/myapp/config
+  gdsvault get -format env -env-prefix MYAPP_ secret/myapp/config`,
 		Args: exactArgs(1, "one PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
 	}
 	cmd.Flags().StringVar(&o.field, "field", "", "print only this key's value")
 	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, json, yaml or env")
+	envPrefixFlag(cmd, &o.envPrefix)
 	cmd.Flags().IntVar(&o.version, "version", 0, "KV v2 version to read (default: latest)")
 	return cmd
 }
 
 func (o *getOptions) run(cmd *cobra.Command, path string) error {
 	if err := checkFormat(o.format); err != nil {
+		return err
+	}
+	if err := checkEnvPrefix(o.envPrefix); err != nil {
 		return err
 	}
 	if o.version < 0 {
@@ -47,6 +53,7 @@ func (o *getOptions) run(cmd *cobra.Command, path string) error {
 	if err != nil {
 		return err
 	}
+	warn(o.streams.Err, s.Warnings)
 	w := o.streams.Out
 	if o.field != "" {
 		v, ok := s.Data[o.field]
@@ -56,12 +63,12 @@ func (o *getOptions) run(cmd *cobra.Command, path string) error {
 		if o.format == "json" || o.format == "yaml" {
 			return writeStructured(w, o.format, v)
 		}
-		_, err := fmt.Fprintln(w, scalar(v))
+		_, err := fmt.Fprintln(w, asked(w, scalar(v)))
 		return err
 	}
 	switch o.format {
 	case "env":
-		return writeEnv(w, s.Data)
+		return writeEnv(w, s.Data, o.envPrefix)
 	case "json", "yaml":
 		out := map[string]any{"data": s.Data}
 		if m := metadataMap(s); m != nil {

@@ -35,7 +35,7 @@ func newListCmd(g *globals) *cobra.Command {
 				return writeStructured(o.streams.Out, o.format, keys)
 			}
 			for _, k := range keys {
-				if _, err := fmt.Fprintln(o.streams.Out, k); err != nil {
+				if _, err := fmt.Fprintln(o.streams.Out, escape(k, false)); err != nil {
 					return err
 				}
 			}

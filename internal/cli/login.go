@@ -12,9 +12,10 @@ import (
 
 type loginOptions struct {
 	*globals
-	store  bool
-	field  string
-	format string
+	store     bool
+	field     string
+	format    string
+	envPrefix string
 }
 
 func newLoginCmd(g *globals) *cobra.Command {
@@ -31,6 +32,9 @@ is printed only with -field token, and written to ~/.vault-token (mode 0600) onl
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(o.format); err != nil {
+				return err
+			}
+			if err := checkEnvPrefix(o.envPrefix); err != nil {
 				return err
 			}
 			cfg, err := o.config()
@@ -65,21 +69,21 @@ is printed only with -field token, and written to ~/.vault-token (mode 0600) onl
 			w := o.streams.Out
 			if o.field != "" {
 				if o.field == "token" {
-					_, err := fmt.Fprintln(w, a.ClientToken.Reveal()) // asked for explicitly
+					_, err := fmt.Fprintln(w, asked(w, a.ClientToken.Reveal())) // asked for explicitly
 					return err
 				}
 				v, ok := info[o.field]
 				if !ok {
 					return usagef("unknown field %q: use token, %v", o.field, sortedKeys(info))
 				}
-				_, err := fmt.Fprintln(w, scalar(v))
+				_, err := fmt.Fprintln(w, asked(w, scalar(v)))
 				return err
 			}
 			switch o.format {
 			case "json", "yaml":
 				return writeStructured(w, o.format, info)
 			case "env":
-				return writeEnv(w, info)
+				return writeEnv(w, info, o.envPrefix)
 			}
 			if o.store {
 				fmt.Fprintln(w, "Success! The token is stored in ~/.vault-token.")
@@ -92,6 +96,7 @@ is printed only with -field token, and written to ~/.vault-token (mode 0600) onl
 	cmd.Flags().BoolVar(&o.store, "store", false, "write the token to ~/.vault-token (mode 0600), as `vault login` does")
 	cmd.Flags().StringVar(&o.field, "field", "", "print one field; \"token\" prints the token itself")
 	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, json, yaml or env")
+	envPrefixFlag(cmd, &o.envPrefix)
 	return cmd
 }
 

@@ -89,13 +89,21 @@ func TestUnwrap(t *testing.T) {
 		t.Fatalf("wrong path: %d %q", code, errOut)
 	}
 	out, errOut, code := run(t, nil, wrapped+"\n", "unwrap", "-expect-path", "auth/"+mount+"/role/*/secret-id", "-field", "secret_id", "-")
-	if code != 0 || len(strings.TrimSpace(out)) != 36 {
+	if code != 0 || len(strings.TrimSpace(out)) != 36 || errOut != "" {
 		t.Fatalf("unwrap: %d %q %q", code, out, errOut)
 	}
 	// Again: already used, as an interceptor would leave it.
 	_, errOut, code = run(t, root, "", "unwrap")
 	if code != ExitTampered || strings.Contains(errOut, wrapped) {
 		t.Fatalf("second unwrap: %d %q", code, errOut)
+	}
+	// Without -expect-path: it works, and says on stderr, in one line, what
+	// was not checked and how to check it.
+	fresh := vault.WrappedSecretID(t, mount, "myapp", time.Minute)
+	out, errOut, code = run(t, map[string]string{"VAULT_WRAPPED_SECRET_ID": fresh}, "", "unwrap", "-field", "secret_id")
+	if code != 0 || len(strings.TrimSpace(out)) != 36 || strings.Count(errOut, "\n") != 1 ||
+		!strings.Contains(errOut, "creation path was not checked") || !strings.Contains(errOut, "-expect-path") {
+		t.Errorf("unwrap without -expect-path: %d %q %q", code, out, errOut)
 	}
 	if _, _, code := run(t, nil, "", "unwrap", wrapped); code != ExitUsage {
 		t.Errorf("token on the command line: %d, want usage error", code)

@@ -22,9 +22,12 @@ func newPutCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "put PATH KEY=VALUE... | put PATH -",
 		Short: "Write a KV secret (a new version on KV v2)",
-		Long: `Write a KV secret. VALUE may be @FILE to read the value from a file; a single "-"
-reads a JSON object from standard input (keeps values out of the shell history).`,
+		Long: `Write a KV secret. VALUE may be @FILE to read the value from a file (byte for byte), or
+"-" to read it from standard input (for one key only; the whole input, less one trailing
+newline such as echo adds). A single "-" instead of KEY=VALUE reads a JSON object from
+standard input. Both keep values out of the shell history and the process list.`,
 		Example: `  gdsvault put secret/myapp/config db_host=postgres.example.com db_user=myapp db_pass=@pass.txt
+  printf '%s' "$DB_PASS" | gdsvault put -patch secret/myapp/config db_pass=-
   echo '{"db_pass":"..."}' | gdsvault put -patch secret/myapp/config -`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) < 2 {
@@ -62,9 +65,9 @@ func (o *putOptions) run(cmd *cobra.Command, path string, kvs []string) error {
 		return err
 	}
 	if m.Version > 0 {
-		_, err = fmt.Fprintf(o.streams.Out, "Success! Data written to %s (version %d)\n", path, m.Version)
+		_, err = fmt.Fprintf(o.streams.Out, "Success! Data written to %s (version %d)\n", escape(path, false), m.Version)
 	} else {
-		_, err = fmt.Fprintf(o.streams.Out, "Success! Data written to %s\n", path)
+		_, err = fmt.Fprintf(o.streams.Out, "Success! Data written to %s\n", escape(path, false))
 	}
 	return err
 }
@@ -82,19 +85,41 @@ func (o *putOptions) parseData(kvs []string) (map[string]any, error) {
 		return data, nil
 	}
 	data := make(map[string]any, len(kvs))
+	stdinKey := ""
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, usagef("argument %q is not KEY=VALUE", strings.SplitN(kv, "=", 2)[0])
 		}
-		if strings.HasPrefix(v, "@") {
+		switch {
+		case strings.HasPrefix(v, "@"):
 			b, err := os.ReadFile(v[1:])
 			if err != nil {
 				return nil, fmt.Errorf("reading the value of %s: %w", k, err)
 			}
 			v = string(b)
+		case v == "-":
+			if stdinKey != "" {
+				return nil, usagef("keys %q and %q both read standard input (KEY=-): only one key can", stdinKey, k)
+			}
+			stdinKey = k
+			b, err := io.ReadAll(o.streams.In)
+			if err != nil {
+				return nil, fmt.Errorf("reading the value of %s from standard input: %w", k, err)
+			}
+			v = trimNewline(string(b))
 		}
 		data[k] = v
 	}
 	return data, nil
+}
+
+// trimNewline removes one trailing newline (\n or \r\n), the one echo or a
+// here-string adds; a value that needs it can come from @FILE.
+func trimNewline(s string) string {
+	s, ok := strings.CutSuffix(s, "\n")
+	if ok {
+		s = strings.TrimSuffix(s, "\r")
+	}
+	return s
 }

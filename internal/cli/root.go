@@ -28,7 +28,10 @@ const (
 	ExitTampered = 5 // a response-wrapping token failed its checks: possible interception
 )
 
-// Streams are the command's standard input, output and error.
+// Streams are the command's standard input, output and error. Out counts as
+// a terminal when it has *os.File's Stat method and is a character device:
+// values asked for by name (-field, -format env) are then escaped, and raw
+// otherwise. Text from Vault is always escaped in tables, lists and errors.
 type Streams struct {
 	In  io.Reader
 	Out io.Writer
@@ -145,9 +148,9 @@ func Main(ctx context.Context, args []string, streams Streams, lookup config.Loo
 		return ExitOK
 	}
 	code := exitCode(err)
-	fmt.Fprintln(streams.Err, "gdsvault: "+strings.TrimPrefix(err.Error(), "gdsvault: "))
+	fmt.Fprintln(streams.Err, errorLines(err))
 	if h := hint(err); h != "" {
-		fmt.Fprintln(streams.Err, "hint: "+h)
+		fmt.Fprintln(streams.Err, "hint: "+escape(h, false))
 	}
 	if code == ExitUsage {
 		fmt.Fprintln(streams.Err, "run 'gdsvault --help' for usage")
@@ -178,9 +181,25 @@ func isCobraUsage(err error) bool {
 	return strings.HasPrefix(m, "unknown command") || strings.HasPrefix(m, "unknown flag") || strings.HasPrefix(m, "unknown shorthand")
 }
 
-// hint adds advice that the error does not carry itself.
+// errorLines is the error as Main prints it: "gdsvault: " and the message
+// escaped (it may quote Vault's text). The lines of a joined error follow,
+// indented, so no text can pass for a line of its own ("hint: ...").
+func errorLines(err error) string {
+	msg := escape(strings.TrimPrefix(err.Error(), "gdsvault: "), true)
+	return "gdsvault: " + strings.ReplaceAll(msg, "\n", "\n  ")
+}
+
+// hint adds advice that the error does not carry itself. ErrCertificate and
+// ErrOutcomeUnknown also match ErrConnection: they come first.
 func hint(err error) string {
 	switch {
+	case errors.Is(err, gdsvault.ErrCertificate):
+		return "Vault's TLS certificate is not trusted: set VAULT_CACERT (a PEM file) or VAULT_CAPATH (a directory) " +
+			"to the CA that signed it, and VAULT_TLS_SERVER_NAME if the certificate names another host " +
+			"(VAULT_SKIP_VERIFY turns verification off: development only)"
+	case errors.Is(err, gdsvault.ErrOutcomeUnknown):
+		return "the answer was lost after the request was sent: the write may have been applied; " +
+			"read the current state (gdsvault get) before retrying"
 	case errors.Is(err, gdsvault.ErrConnection):
 		return "is Vault running and reachable? check VAULT_ADDR (and VAULT_CACERT for TLS)"
 	}

@@ -11,9 +11,10 @@ import (
 
 type unwrapOptions struct {
 	*globals
-	expect string
-	field  string
-	format string
+	expect    string
+	field     string
+	format    string
+	envPrefix string
 }
 
 func newUnwrapCmd(g *globals) *cobra.Command {
@@ -25,7 +26,8 @@ func newUnwrapCmd(g *globals) *cobra.Command {
 for the expected path, then unwrap it on a request that carries only the wrapping token.
 A token that is unknown, used, expired or created elsewhere exits with code 5: the wrapped
 secret may have been intercepted. The wrapping token is read from VAULT_WRAPPED_SECRET_ID or,
-with "-", from standard input, never from the command line.`,
+with "-", from standard input, never from the command line. Without -expect-path the
+creation path is not checked, and a warning says so on standard error.`,
 		Example: `  VAULT_WRAPPED_SECRET_ID=hvs.CAES... gdsvault unwrap -expect-path 'auth/approle/role/myapp/secret-id' -field secret_id`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 || len(args) == 1 && args[0] != "-" {
@@ -35,6 +37,9 @@ with "-", from standard input, never from the command line.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(o.format); err != nil {
+				return err
+			}
+			if err := checkEnvPrefix(o.envPrefix); err != nil {
 				return err
 			}
 			var wt string
@@ -63,6 +68,10 @@ with "-", from standard input, never from the command line.`,
 			if err != nil {
 				return err
 			}
+			if o.expect == "" {
+				fmt.Fprintln(o.streams.Err, uncheckedPathWarning)
+			}
+			warn(o.streams.Err, s.Warnings)
 			data := s.Data
 			if s.Auth != nil {
 				data = map[string]any{"token": s.Auth.ClientToken.Reveal(), "accessor": s.Auth.Accessor, "policies": s.Auth.Policies}
@@ -73,14 +82,14 @@ with "-", from standard input, never from the command line.`,
 				if !ok {
 					return fmt.Errorf("no key %q in the wrapped answer (keys: %v): %w", o.field, sortedKeys(data), gdsvault.ErrNotFound)
 				}
-				_, err := fmt.Fprintln(w, scalar(v))
+				_, err := fmt.Fprintln(w, asked(w, scalar(v)))
 				return err
 			}
 			switch o.format {
 			case "json", "yaml":
 				return writeStructured(w, o.format, data)
 			case "env":
-				return writeEnv(w, data)
+				return writeEnv(w, data, o.envPrefix)
 			}
 			return writeTable(w, "", data)
 		},
@@ -88,5 +97,12 @@ with "-", from standard input, never from the command line.`,
 	cmd.Flags().StringVar(&o.expect, "expect-path", "", "path.Match pattern the token's creation path must match, e.g. auth/approle/role/*/secret-id")
 	cmd.Flags().StringVar(&o.field, "field", "", "print only this key of the unwrapped data")
 	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, json, yaml or env")
+	envPrefixFlag(cmd, &o.envPrefix)
 	return cmd
 }
+
+// uncheckedPathWarning is printed on stderr by an unwrap without -expect-path:
+// a token created for another path (an attacker's own secret, say) would
+// have been accepted.
+const uncheckedPathWarning = "gdsvault: warning: the token's creation path was not checked; " +
+	"add -expect-path PATTERN (e.g. 'auth/approle/role/*/secret-id') to refuse a token created for another path"
