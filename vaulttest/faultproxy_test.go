@@ -2,10 +2,12 @@ package vaulttest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,6 +67,60 @@ func get(t *testing.T, hc *http.Client, url, token string) (*http.Response, []by
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp, b, err
+}
+
+// do sends a request with an optional token and body; the caller reads and
+// closes the answer's body.
+func do(t *testing.T, hc *http.Client, method, url, token, body string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxT(t), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("X-Vault-Token", token)
+	}
+	return hc.Do(req)
+}
+
+// send is do that reads the whole answer.
+func send(t *testing.T, hc *http.Client, method, url, token, body string) (*http.Response, []byte, error) {
+	t.Helper()
+	resp, err := do(t, hc, method, url, token, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// authField is the JSON text of auth.<key> in a Vault answer ("" if absent).
+func authField(t *testing.T, body []byte, key string) string {
+	t.Helper()
+	var out struct {
+		Auth map[string]json.RawMessage `json:"auth"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("answer %.200s: %v", body, err)
+	}
+	return string(out.Auth[key])
+}
+
+type readResult struct {
+	body []byte
+	err  error
+}
+
+// readAsync reads and closes resp.Body in a goroutine.
+func readAsync(resp *http.Response) <-chan readResult {
+	res := make(chan readResult, 1)
+	go func() {
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		res <- readResult{b, err}
+	}()
+	return res
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -403,6 +459,177 @@ func TestFaultProxy(t *testing.T) {
 		mustRead(t, c, "fp", "v")
 	})
 
+	// An AppRole whose secret ID serves many logins, and whose tokens live
+	// an hour (lease_duration 3600) and can be renewed.
+	approle := srv.UniqueName("approle")
+	srv.EnableAuth(t, approle, "approle")
+	srv.CreateAppRole(t, approle, "r", map[string]any{"token_ttl": "1h", "token_max_ttl": "2h"})
+	roleID, secretID := srv.RoleID(t, approle, "r"), srv.SecretID(t, approle, "r")
+	loginPath := "auth/" + approle + "/login"
+	login := func(t *testing.T, hc *http.Client, p *vaulttest.Proxy) (*http.Response, []byte) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"role_id": roleID, "secret_id": secretID})
+		resp, body, err := send(t, hc, http.MethodPost, p.Addr+"/v1/"+loginPath, "", string(b))
+		if err != nil {
+			t.Fatalf("login through the proxy: %v", err)
+		}
+		return resp, body
+	}
+
+	t.Run("ForbidTokensLetLoginsPass", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, srv.Addr)
+		hc := plainClient(t, 10*time.Second)
+		p.Set(vaulttest.Fault{Only: vaulttest.HasToken(), Status: http.StatusForbidden, Errors: []string{"permission denied", "invalid token"}})
+		resp, b := login(t, hc, p)
+		tok := authField(t, b, "client_token")
+		if resp.StatusCode != http.StatusOK || len(tok) < 3 {
+			t.Fatalf("a login (no token) was not passed to Vault: %d %s", resp.StatusCode, b)
+		}
+		tok, _ = strconv.Unquote(tok)
+		for _, r := range []struct{ method, path string }{{http.MethodGet, "secret/data/fp"}, {http.MethodPost, "auth/token/renew-self"}} {
+			resp, b, err := send(t, hc, r.method, p.Addr+"/v1/"+r.path, tok, "")
+			if err != nil || resp.StatusCode != http.StatusForbidden || string(b) != `{"errors":["permission denied","invalid token"]}` {
+				t.Fatalf("%s %s with a valid token: %v %v %s, want the injected 403", r.method, r.path, resp, err, b)
+			}
+		}
+		st := p.Stats()
+		if st.Paths[loginPath] != 1 || st.Forwarded != 1 || st.Faults[vaulttest.FaultStatus] != 2 || st.Paths["secret/data/fp"] != 1 {
+			t.Fatalf("stats = %+v, want 1 login forwarded and 2 requests with a token answered 403", st)
+		}
+	})
+
+	t.Run("RewriteLeaseDuration", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, srv.Addr)
+		hc := plainClient(t, 10*time.Second)
+		if _, b := login(t, hc, p); authField(t, b, "lease_duration") != "3600" {
+			t.Fatalf("Vault's own login answer: %s, want lease_duration 3600", b)
+		}
+		hostile := []struct {
+			value any
+			want  string // as it reads in the answer
+		}{
+			{int64(20211507185753197), "20211507185753197"},
+			{-5, "-5"},
+			{json.RawMessage(`1e30`), "1e30"},
+			{"x", `"x"`},
+			{nil, "null"},
+		}
+		for _, h := range hostile {
+			p.Set(vaulttest.Fault{Rewrite: vaulttest.RewriteJSON("auth.lease_duration", h.value)})
+			resp, b := login(t, hc, p)
+			if got := authField(t, b, "lease_duration"); resp.StatusCode != http.StatusOK || got != h.want {
+				t.Fatalf("login with lease_duration rewritten to %s: %d, lease_duration %s in %s", h.want, resp.StatusCode, got, b)
+			}
+			tok, _ := strconv.Unquote(authField(t, b, "client_token"))
+			// The token is Vault's own: the login really happened.
+			if _, err := srv.DoWithToken(ctxT(t), http.MethodGet, "auth/token/lookup-self", nil, tok); err != nil {
+				t.Fatalf("the token from a rewritten login: %v", err)
+			}
+			resp, b, err := send(t, hc, http.MethodPost, p.Addr+"/v1/auth/token/renew-self", tok, "")
+			if got := authField(t, b, "lease_duration"); err != nil || resp.StatusCode != http.StatusOK || got != h.want {
+				t.Fatalf("renew-self with lease_duration rewritten to %s: %v %v, lease_duration %s in %s", h.want, resp, err, got, b)
+			}
+			// An answer without auth.lease_duration passes unchanged.
+			if resp, b, err := get(t, hc, secretURL(p), srv.RootToken); err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"k":"v"`) {
+				t.Fatalf("a read under the rewrite: %v %v %s", resp, err, b)
+			}
+		}
+		if st := p.Stats(); st.Faults[vaulttest.FaultRewrite] != 2*len(hostile) || st.Forwarded != 1+3*len(hostile) || st.Paths[loginPath] != 1+len(hostile) {
+			t.Fatalf("stats = %+v, want %d rewritten answers (logins and renewals) of %d forwarded", st, 2*len(hostile), 1+3*len(hostile))
+		}
+	})
+
+	t.Run("RenewSelfPastMaxTTL", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, srv.Addr)
+		hc := plainClient(t, 10*time.Second)
+		tok := srv.CreateToken(t, map[string]any{"ttl": "1h"})
+		const pastMax = `{"errors":["past the max TTL, cannot renew"]}`
+		p.Set(vaulttest.Fault{Only: vaulttest.PathIs("auth/token/renew-self"), Respond: vaulttest.RespondJSON(http.StatusInternalServerError, pastMax)})
+		resp, b, err := send(t, hc, http.MethodPost, p.Addr+"/v1/auth/token/renew-self", tok, "")
+		if err != nil || resp.StatusCode != http.StatusInternalServerError || string(b) != pastMax || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("renew-self: %v %v %s, want the scripted 500", resp, err, b)
+		}
+		if st := p.Stats(); st.Forwarded != 0 || st.Faults[vaulttest.FaultRespond] != 1 {
+			t.Fatalf("stats = %+v: the scripted answer was forwarded", st)
+		}
+		resp, b, err = get(t, hc, p.Addr+"/v1/auth/token/lookup-self", tok)
+		if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"ttl":`) {
+			t.Fatalf("lookup-self (another path) did not reach Vault: %v %v %s", resp, err, b)
+		}
+		st := p.Stats()
+		if st.Forwarded != 1 || st.Paths["auth/token/renew-self"] != 1 || st.Paths["auth/token/lookup-self"] != 1 {
+			t.Fatalf("stats = %+v", st)
+		}
+	})
+
+	t.Run("RespondNilForwardsThenRewrite", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, srv.Addr)
+		hc := plainClient(t, 10*time.Second)
+		var mu sync.Mutex
+		var seen []string
+		p.Set(vaulttest.Fault{
+			Respond: func(r *http.Request, body []byte) *vaulttest.Answer {
+				if r.Method == http.MethodGet {
+					return nil // to Vault
+				}
+				mu.Lock()
+				seen = append(seen, r.Method+" "+r.URL.Path+" "+string(body))
+				mu.Unlock()
+				return &vaulttest.Answer{Status: http.StatusTeapot}
+			},
+			Rewrite: vaulttest.RewriteJSON("data.data.k", "rewritten"),
+		})
+		resp, b, err := get(t, hc, secretURL(p), srv.RootToken)
+		if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"k":"rewritten"`) {
+			t.Fatalf("a forwarded, rewritten read: %v %v %s", resp, err, b)
+		}
+		resp, b, err = send(t, hc, http.MethodPost, secretURL(p), srv.RootToken, `{"data":{"k":"w"}}`)
+		if err != nil || resp.StatusCode != http.StatusTeapot || len(b) != 0 {
+			t.Fatalf("a write answered by Respond: %v %v %s", resp, err, b)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 1 || seen[0] != `POST /v1/secret/data/fp {"data":{"k":"w"}}` {
+			t.Fatalf("Respond saw %q", seen)
+		}
+		if st := p.Stats(); st.Forwarded != 1 || st.Faults[vaulttest.FaultRespond] != 1 || st.Faults[vaulttest.FaultRewrite] != 1 {
+			t.Fatalf("stats = %+v", st)
+		}
+		mustRead(t, vaultClient(t, srv.Addr, srv.RootToken), "fp", "v") // the write never reached Vault
+	})
+
+	t.Run("StallForwarded", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, srv.Addr)
+		p.Set(vaulttest.Fault{Stall: true, StallAfter: 5, Only: vaulttest.PathIs("secret/data/fp")})
+		resp, err := do(t, plainClient(t, 0), http.MethodGet, secretURL(p), srv.RootToken, "")
+		if err != nil || resp.StatusCode != http.StatusOK || resp.ContentLength <= 5 {
+			t.Fatalf("stalled read: %v %v, want Vault's status and Content-Length", resp, err)
+		}
+		rest := readAsync(resp)
+		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-rest:
+			t.Fatalf("a stalled body ended before the fault changed: %q %v", r.body, r.err)
+		default:
+		}
+		p.Set(vaulttest.Fault{})
+		r := <-rest
+		if string(r.body) != `{"req` || !errors.Is(r.err, io.ErrUnexpectedEOF) {
+			t.Fatalf("stalled body after Set: %q %v, want 5 bytes then unexpected EOF", r.body, r.err)
+		}
+		if st := p.Stats(); st.Forwarded != 1 || st.Faults[vaulttest.FaultStall] != 1 {
+			t.Fatalf("stats = %+v", st)
+		}
+		mustRead(t, vaultClient(t, p.Addr, srv.RootToken), "fp", "v")
+	})
+
 	t.Run("InvalidFaultPanics", func(t *testing.T) {
 		p := vaulttest.NewProxy(t, srv.Addr)
 		for _, f := range []vaulttest.Fault{
@@ -451,4 +678,352 @@ func (f *fatalRecorder) Fatal(args ...any) {
 		}
 	}
 	runtime.Goexit()
+}
+
+// noTarget is the target of a proxy whose tests never reach Vault: a request
+// forwarded by mistake finds the connection refused.
+const noTarget = "http://127.0.0.1:1"
+
+func TestProxyStreamBody(t *testing.T) {
+	t.Run("512MiBInLittleMemory", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, noTarget)
+		const size = 512 << 20
+		p.Set(vaulttest.Fault{StreamBody: size})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a 512 MiB copy under -race on a busy machine
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.Addr+"/v1/secret/data/big", nil)
+		resp, err := plainClient(t, 0).Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK || resp.ContentLength != size || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("streamed answer: %v %v, want 200 application/json with Content-Length %d", resp, err, size)
+		}
+		defer resp.Body.Close()
+		// The client counts bytes; the proxy, in this process, must not hold
+		// the body either.
+		const limit = 64 << 20
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		peak := ms.HeapAlloc
+		buf := make([]byte, 64<<10)
+		var n int64
+		var head, tail []byte
+		for {
+			k, err := resp.Body.Read(buf)
+			if len(head) < 32 {
+				head = append(head, buf[:min(k, 32)]...)
+			}
+			tail = append(tail, buf[max(0, k-8):k]...) // the last 8 bytes across reads
+			tail = tail[max(0, len(tail)-8):]
+			if n/(16<<20) != (n+int64(k))/(16<<20) {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+			n += int64(k)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("after %d bytes: %v", n, err)
+			}
+		}
+		if n != size || !strings.HasPrefix(string(head), `{"data":{"data":{"k":"AAAA`) || !strings.HasSuffix(string(tail), `AAAA"}}}`) {
+			t.Fatalf("read %d bytes, head %q, tail %q; want %d bytes of {\"data\":{\"data\":{\"k\":\"AAAA…\"}}}", n, head, tail, size)
+		}
+		if peak >= limit {
+			t.Fatalf("heap peaked at %d MiB while streaming %d MiB, want under %d MiB", peak>>20, size>>20, limit>>20)
+		}
+		t.Logf("streamed %d MiB; heap peak %d MiB", n>>20, peak>>20)
+		if st := p.Stats(); st.Forwarded != 0 || st.Faults[vaulttest.FaultStream] != 1 {
+			t.Fatalf("stats = %+v", st)
+		}
+	})
+
+	t.Run("ChunkedWithoutLength", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, noTarget)
+		const size = 64 << 20
+		p.Set(vaulttest.Fault{StreamBody: size, StreamChunked: true})
+		resp, err := do(t, plainClient(t, 0), http.MethodGet, p.Addr+"/v1/secret/data/big", "", "")
+		if err != nil || resp.ContentLength != -1 || len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
+			t.Fatalf("chunked stream: %v %v, want no Content-Length", resp, err)
+		}
+		defer resp.Body.Close()
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err != nil || n != size {
+			t.Fatalf("read %d bytes, %v; want %d", n, err, size)
+		}
+	})
+
+	t.Run("ValidJSON", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, noTarget)
+		hc := plainClient(t, 10*time.Second)
+		for _, tc := range []struct {
+			prefix string
+			size   int64
+			chunk  bool
+		}{
+			{"", 1000, false},
+			{"", int64(len(`{"data":{"data":{"k":""}}}`)), false}, // no filler at all
+			{`{"auth":{"client_token":"`, 4096, true},
+			{`{"data":{"keys":["a","b\"]","`, 777, false}, // a quote escaped inside a string
+		} {
+			p.Set(vaulttest.Fault{StreamBody: tc.size, StreamPrefix: tc.prefix, StreamChunked: tc.chunk})
+			resp, b, err := get(t, hc, p.Addr+"/v1/x", "")
+			if err != nil || resp.StatusCode != http.StatusOK || int64(len(b)) != tc.size || !json.Valid(b) {
+				t.Fatalf("prefix %q: %v %v, %d bytes %s; want %d bytes of valid JSON", tc.prefix, resp, err, len(b), b, tc.size)
+			}
+		}
+	})
+
+	t.Run("Truncated", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, noTarget)
+		p.Set(vaulttest.Fault{StreamBody: 1 << 20, Truncate: true})
+		resp, b, err := get(t, plainClient(t, 10*time.Second), p.Addr+"/v1/x", "")
+		if resp == nil || resp.ContentLength != 1<<20 || len(b) != 1<<19 || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("truncated stream: %v, %d bytes, %v; want half of 1 MiB then unexpected EOF", resp, len(b), err)
+		}
+	})
+}
+
+func TestProxyStall(t *testing.T) {
+	body := `{"data":` + strings.Repeat(" ", 980) + `{"k":"v"}}`
+
+	t.Run("HoldsUntilSet", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, noTarget)
+		p.Set(vaulttest.Fault{Respond: vaulttest.RespondJSON(200, body), Stall: true, StallAfter: 10})
+		resp, err := do(t, plainClient(t, 0), http.MethodGet, p.Addr+"/v1/secret/data/a", "", "")
+		if err != nil || resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(body)) {
+			t.Fatalf("stalled answer: %v %v, want 200 with the full Content-Length", resp, err)
+		}
+		rest := readAsync(resp)
+		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-rest:
+			t.Fatalf("a stalled body ended before the fault changed: %q %v", r.body, r.err)
+		default:
+		}
+		p.Set(vaulttest.Fault{})
+		if r := <-rest; string(r.body) != body[:10] || !errors.Is(r.err, io.ErrUnexpectedEOF) {
+			t.Fatalf("after Set: %q %v, want %q then unexpected EOF", r.body, r.err, body[:10])
+		}
+		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 0 }); err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Stats(); st.Forwarded != 0 || st.Faults[vaulttest.FaultStall] != 1 || st.Faults[vaulttest.FaultRespond] != 1 {
+			t.Fatalf("stats = %+v", st)
+		}
+	})
+
+	t.Run("ReleasedWhenTheClientGivesUp", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, noTarget)
+		p.Set(vaulttest.Fault{StreamBody: 1 << 20, Stall: true}) // headers only
+		ctx, cancel := context.WithCancel(ctxT(t))
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.Addr+"/v1/secret/data/a", nil)
+		resp, err := plainClient(t, 0).Do(req)
+		if err != nil || resp.ContentLength != 1<<20 {
+			t.Fatalf("stalled answer: %v %v", resp, err)
+		}
+		rest := readAsync(resp)
+		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if r := <-rest; len(r.body) != 0 || !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("after the client gave up: %d bytes, %v", len(r.body), r.err)
+		}
+		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 0 }); err != nil {
+			t.Fatalf("the proxy still holds a connection its client closed: %v", err)
+		}
+	})
+
+	t.Run("NoBodyStallsBeforeTheStatus", func(t *testing.T) {
+		checkLeaks(t)
+		p := vaulttest.NewProxy(t, noTarget)
+		p.Set(vaulttest.Fault{Respond: func(*http.Request, []byte) *vaulttest.Answer { return &vaulttest.Answer{Status: http.StatusNoContent} }, Stall: true})
+		res := make(chan error, 1)
+		hc := plainClient(t, 0)
+		go func() { _, _, err := send(t, hc, http.MethodPost, p.Addr+"/v1/secret/data/a", "", `{}`); res <- err }()
+		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-res:
+			t.Fatalf("a stalled 204 arrived: %v", err)
+		default:
+		}
+		p.Close()
+		if err := <-res; err == nil {
+			t.Fatal("a stalled 204 arrived after Close")
+		}
+	})
+}
+
+func TestProxyRespondHostileJSON(t *testing.T) {
+	checkLeaks(t)
+	p := vaulttest.NewProxy(t, noTarget)
+	hc := plainClient(t, 10*time.Second)
+	deep := strings.Repeat(`{"data":`, 100000) + "null" + strings.Repeat("}", 100000)
+	bodies := map[string]string{
+		"data is a string":          `{"data":"not an object"}`,
+		"lease_duration is a word":  `{"auth":{"client_token":"hvs.x","lease_duration":"x","renewable":true}}`,
+		"nulls":                     `{"auth":null,"data":null,"lease_duration":null,"errors":null}`,
+		"huge numbers":              `{"auth":{"client_token":"hvs.x","lease_duration":1e400,"renewable":true},"lease_duration":20211507185753197}`,
+		"deep nesting":              deep,
+		"not JSON":                  `{"data":{"data":{"k":"v"`,
+		"errors of the wrong shape": `{"errors":"permission denied"}`,
+	}
+	for name, body := range bodies {
+		p.Set(vaulttest.Fault{Respond: vaulttest.RespondJSON(http.StatusOK, body)})
+		resp, b, err := get(t, hc, p.Addr+"/v1/secret/data/a", "t")
+		if err != nil || resp.StatusCode != http.StatusOK || string(b) != body || resp.ContentLength != int64(len(body)) {
+			t.Fatalf("%s: %v %v, %.100s; want the scripted body byte for byte", name, resp, err, b)
+		}
+	}
+	if st := p.Stats(); st.Forwarded != 0 || st.Faults[vaulttest.FaultRespond] != len(bodies) || st.Paths["secret/data/a"] != len(bodies) {
+		t.Fatalf("stats = %+v, want %d answers made up, none forwarded", st, len(bodies))
+	}
+}
+
+func TestProxyStatsPaths(t *testing.T) {
+	checkLeaks(t)
+	p := vaulttest.NewProxy(t, noTarget)
+	hc := plainClient(t, 10*time.Second)
+	p.Set(vaulttest.Fault{Respond: vaulttest.RespondJSON(http.StatusOK, `{}`)})
+	for i := 0; i < 300; i++ {
+		if _, _, err := get(t, hc, p.Addr+"/v1/secret/data/"+strconv.Itoa(i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{"/v1/secret/data/0", "/v1/secret/data/299", "/ui/"} {
+		if _, _, err := get(t, hc, p.Addr+path, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := p.Stats()
+	if len(st.Paths) != 256 || st.Paths["secret/data/0"] != 2 || st.Paths["secret/data/255"] != 1 || st.OtherPaths != 300-256+2 || st.Requests != 303 {
+		t.Fatalf("paths: %d entries, secret/data/0: %d, secret/data/255: %d, other: %d, requests %d; want 256 entries and 46 others",
+			len(st.Paths), st.Paths["secret/data/0"], st.Paths["secret/data/255"], st.OtherPaths, st.Requests)
+	}
+	st.Paths["secret/data/0"] = 99 // a copy
+	if p.Stats().Paths["secret/data/0"] != 2 {
+		t.Fatal("Stats shares its Paths map with the proxy")
+	}
+}
+
+func TestProxyWaitFor(t *testing.T) {
+	checkLeaks(t)
+	p := vaulttest.NewProxy(t, noTarget)
+	p.Set(vaulttest.Fault{Respond: vaulttest.RespondJSON(http.StatusOK, `{}`)})
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.WaitFor(context.Background(), func(s vaulttest.ProxyStats) bool { return s.Paths["sys/health"] == 3 })
+		done <- err
+	}()
+	hc := plainClient(t, 10*time.Second)
+	for i := 0; i < 3; i++ {
+		if _, _, err := get(t, hc, p.Addr+"/v1/sys/health", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("WaitFor for 3 requests: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := p.WaitFor(ctx, func(s vaulttest.ProxyStats) bool { return s.Requests > 3 }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitFor past its deadline: %v", err)
+	}
+	go func() {
+		_, err := p.WaitFor(context.Background(), func(s vaulttest.ProxyStats) bool { return false })
+		done <- err
+	}()
+	p.Close()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("WaitFor on a closed proxy: %v", err)
+	}
+}
+
+func TestStartProxy(t *testing.T) {
+	checkLeaks(t)
+	for _, bad := range []string{"https://127.0.0.1:8200", "127.0.0.1:8200", "http://", "::"} {
+		if p, err := vaulttest.StartProxy(bad); err == nil || p != nil {
+			t.Errorf("StartProxy(%q) = %v, %v; want an error", bad, p, err)
+		}
+	}
+	p, err := vaulttest.StartProxy(noTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Set(vaulttest.Fault{Status: http.StatusServiceUnavailable})
+	resp, _, err := get(t, plainClient(t, 10*time.Second), p.Addr+"/v1/sys/health", "")
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a started proxy: %v %v", resp, err)
+	}
+	p.Close()
+	p.Close()
+}
+
+func TestFaultValidate(t *testing.T) {
+	respond := vaulttest.RespondJSON(200, `{}`)
+	rewrite := vaulttest.RewriteJSON("auth.lease_duration", 1)
+	valid := []vaulttest.Fault{
+		{},
+		{Status: 503, Truncate: true},
+		{HTML502: true, Stall: true, RetryAfter: time.Second},
+		{Respond: respond, Stall: true, StallAfter: 3},
+		{Respond: respond, Rewrite: rewrite},
+		{Rewrite: rewrite, Truncate: true},
+		{StreamBody: 1 << 30, StreamChunked: true, Stall: true, StallAfter: 100},
+		{StreamBody: int64(len(`{"data":{"data":{"k":""}}}`))},
+		{Latency: time.Second, Reset: true, Count: 2, Only: vaulttest.HasToken()},
+	}
+	for _, f := range valid {
+		if err := f.Validate(); err != nil {
+			t.Errorf("Validate(%+v) = %v", f, err)
+		}
+	}
+	invalid := []vaulttest.Fault{
+		{Reset: true, Status: 503},
+		{Blackhole: true, Truncate: true},
+		{Stall: true, Truncate: true},
+		{Reset: true, Stall: true},
+		{Status: 503, Respond: respond},
+		{HTML502: true, StreamBody: 1 << 20},
+		{Blackhole: true, Rewrite: rewrite},
+		{Reset: true, Respond: respond},
+		{Rewrite: rewrite, Status: 500},
+		{Rewrite: rewrite, StreamBody: 1 << 20},
+		{RetryAfter: time.Second},
+		{Status: 42},
+		{Count: -1},
+		{StreamBody: -1},
+		{Stall: true, StallAfter: -1},
+		{StallAfter: 10},
+		{StreamPrefix: `{"a":"`},
+		{StreamChunked: true},
+		{StreamBody: 5},
+		{Errors: []string{"x"}},
+	}
+	p := vaulttest.NewProxy(t, noTarget)
+	for _, f := range invalid {
+		if err := f.Validate(); err == nil || !strings.HasPrefix(err.Error(), "vaulttest: ") {
+			t.Errorf("Validate(%+v) = %v, want an error", f, err)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Set(%+v) did not panic", f)
+				}
+			}()
+			p.Set(f)
+		}()
+	}
 }
