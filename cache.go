@@ -19,9 +19,13 @@ import (
 // one request. When Vault fails transiently (unreachable, sealed, 5xx,
 // circuit open), the last good value is served, marked Stale, up to the
 // cache's max staleness (default 1 h). Callers always get copies. See
-// package secretcache for the options.
+// package secretcache for the options; a bad value (a negative duration, a
+// size below 1, a nil logger) makes New fail with a *ConfigError naming it.
 func WithCache(opts ...secretcache.Option) Option {
 	return func(s *settings) error {
+		if err := secretcache.Validate(opts...); err != nil {
+			return err
+		}
 		s.cache = append([]secretcache.Option{secretcache.WithStaleOn(IsTransient)}, opts...)
 		return nil
 	}
@@ -42,11 +46,19 @@ type caches struct {
 	read *secretcache.Cache[*Secret]
 }
 
+// newCaches builds the caches from options WithCache has already validated
+// (in New, which reports a bad one as a *ConfigError), with non-nil clone
+// functions: secretcache.New cannot fail here.
 func newCaches(opts []secretcache.Option) *caches {
-	return &caches{
-		kv:   secretcache.New((*KVSecret).Clone, kvHints, opts...),
-		read: secretcache.New((*Secret).Clone, secretHints, opts...),
+	kv, err := secretcache.New((*KVSecret).Clone, kvHints, opts...)
+	if err != nil {
+		panic("gdsvault: unreachable: cache options not validated by WithCache: " + err.Error())
 	}
+	read, err := secretcache.New((*Secret).Clone, secretHints, opts...)
+	if err != nil {
+		panic("gdsvault: unreachable: cache options not validated by WithCache: " + err.Error())
+	}
+	return &caches{kv: kv, read: read}
 }
 
 func kvHints(s *KVSecret) secretcache.Hints {

@@ -7,7 +7,7 @@ import (
 )
 
 func benchCache(b *testing.B) (*Cache[secret], func(context.Context) (secret, error)) {
-	c := New(deepClone, hintsOf, WithTTL(24*60*60*1e9))
+	c := mustNew(b, deepClone, hintsOf, WithTTL(24*60*60*1e9))
 	v := secret{"db_host": "postgres.example.com", "db_user": "app", "db_pass": "s3cr3t", "port": 5432.0}
 	fetch := func(context.Context) (secret, error) { return deepClone(v), nil }
 	for i := range 1000 {
@@ -32,7 +32,7 @@ func BenchmarkGetHit(b *testing.B) {
 
 // BenchmarkGetHitNoClone isolates the cache's own cost: V is a string.
 func BenchmarkGetHitNoClone(b *testing.B) {
-	c := New(func(s string) string { return s }, nil)
+	c := mustNew(b, func(s string) string { return s }, nil)
 	fetch := func(context.Context) (string, error) { return "s3cr3t", nil }
 	ctx := b.Context()
 	_, _, _ = c.Get(ctx, "k", fetch)
@@ -79,7 +79,7 @@ func BenchmarkGetHitWithTTL(b *testing.B) {
 
 // BenchmarkGetHitParallelNoClone is the cache's own cost from all Ps.
 func BenchmarkGetHitParallelNoClone(b *testing.B) {
-	c := New(func(s string) string { return s }, nil)
+	c := mustNew(b, func(s string) string { return s }, nil)
 	fetch := func(context.Context) (string, error) { return "s3cr3t", nil }
 	keys := make([]string, 1000)
 	for i := range keys {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gdsvault/gdsvault/internal/cfgerr"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/singleflight"
 )
@@ -80,29 +81,26 @@ type Stats struct {
 // its argument: every value handed out is a clone, so callers may modify
 // what they get (for values that are immutable, pass a function that
 // returns its argument). hints describes a value (nil: only the TTL
-// applies); it is called once per fetched value. New panics if clone is nil
-// or an option has an invalid value.
-func New[V any](clone func(V) V, hints func(V) Hints, opts ...Option) *Cache[V] {
+// applies); it is called once per fetched value. A nil clone or an option
+// with a bad value makes New return a *gdsvault.ConfigError (one per
+// problem, joined with errors.Join); New never panics.
+func New[V any](clone func(V) V, hints func(V) Hints, opts ...Option) (*Cache[V], error) {
+	cfg, errs := apply(opts)
 	if clone == nil {
-		panic("secretcache: New: nil clone function")
+		errs = append([]error{&cfgerr.Error{Field: "cache clone function", Problem: "is nil",
+			Hint: "pass a function that deep-copies a value, or returns it for immutable values"}}, errs...)
 	}
-	cfg := defaultConfig()
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if err := cfg.validate(); err != nil {
-		panic(err.Error())
+	if len(errs) > 0 {
+		return nil, join(errs)
 	}
 	if hints == nil {
 		hints = func(V) Hints { return Hints{} }
 	}
 	l, err := simplelru.NewLRU[string, *entry[V]](cfg.maxEntries, nil)
-	if err != nil {
-		panic("secretcache: " + err.Error()) // unreachable: size validated
+	if err != nil { // unreachable: WithMaxEntries refuses sizes below 1
+		return nil, &cfgerr.Error{Field: "cache max entries", Problem: err.Error()}
 	}
-	return &Cache[V]{clone: clone, hints: hints, cfg: cfg, lru: l}
+	return &Cache[V]{clone: clone, hints: hints, cfg: cfg, lru: l}, nil
 }
 
 // Get returns a copy of the value cached for key if it is fresh, and

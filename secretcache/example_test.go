@@ -13,9 +13,13 @@ import (
 // The cache on its own, with a fake fetch standing in for a Vault read.
 func Example() {
 	ctx := context.Background()
-	cache := secretcache.New(maps.Clone[map[string]string],
+	cache, err := secretcache.New(maps.Clone[map[string]string],
 		func(map[string]string) secretcache.Hints { return secretcache.Hints{LeaseTTL: time.Hour} },
 		secretcache.WithTTL(time.Minute))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	fetches := 0
 	fetch := func(ctx context.Context) (map[string]string, error) {
@@ -47,8 +51,12 @@ func Example() {
 func Example_stale() {
 	ctx := context.Background()
 	errUnavailable := errors.New("503 service unavailable")
-	cache := secretcache.New(func(s string) string { return s }, nil,
+	cache, err := secretcache.New(func(s string) string { return s }, nil,
 		secretcache.WithStaleOn(func(err error) bool { return errors.Is(err, errUnavailable) }))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	up := func(context.Context) (string, error) { return "s3cr3t", nil }
 	down := func(context.Context) (string, error) { return "", errUnavailable }
@@ -58,4 +66,15 @@ func Example_stale() {
 	fmt.Println(v == "s3cr3t", res.Stale, res.RefreshErr, err)
 	// Output:
 	// true true 503 service unavailable <nil>
+}
+
+// Bad option values are not panics: New reports each of them, joined, as a
+// *gdsvault.ConfigError (matching gdsvault.ErrConfig).
+func ExampleNew_badOptions() {
+	_, err := secretcache.New(func(s string) string { return s }, nil,
+		secretcache.WithTTL(-time.Second), secretcache.WithMaxEntries(0))
+	fmt.Println(err)
+	// Output:
+	// gdsvault: cache ttl: must not be negative, got -1s (give secretcache.WithTTL zero or a positive duration)
+	// gdsvault: cache max entries: must be at least 1, got 0 (leave secretcache.WithMaxEntries out for the default of 10000)
 }

@@ -145,3 +145,13 @@ func sleepUntil(t *testing.T, at string) {
 		time.Sleep(time.Until(mustTime(t, at)))
 	}
 }
+
+// mustNew is New for options a test knows to be valid.
+func mustNew[V any](t testing.TB, clone func(V) V, hints func(V) Hints, opts ...Option) *Cache[V] {
+	t.Helper()
+	c, err := New(clone, hints, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
