@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,21 +37,96 @@ type Rotation struct {
 	RevokeAt time.Time
 }
 
-// Option configures a Manager.
-type Option func(*Manager)
+// DefaultGracePeriod is how long old credentials live after a rotation when
+// WithGracePeriod is not given.
+const DefaultGracePeriod = 30 * time.Second
+
+// Option configures Watch. An option given a bad value (a nil callback, a
+// negative grace period, a nil logger) makes Watch return a
+// *gdsvault.ConfigError naming it, before any request; several bad options
+// come back joined (errors.Join). Options only fill Watch's configuration:
+// they never reach a running Manager.
+type Option func(*config) error
+
+// config is what the options set; Watch copies it into the Manager.
+type config struct {
+	onRotate func(Rotation)
+	grace    time.Duration
+	logger   *slog.Logger
+}
 
 // OnRotate calls fn (on the manager's goroutine) after each rotation. Keep it
 // short: swap a pointer, reset a pool. It must not call Close (Close waits
-// for that goroutine).
-func OnRotate(fn func(Rotation)) Option { return func(m *Manager) { m.onRotate = fn } }
+// for that goroutine). A nil fn is a configuration error.
+func OnRotate(fn func(Rotation)) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return &gdsvault.ConfigError{Field: "lease rotation callback", Problem: "is nil",
+				Hint: "pass a function to lease.OnRotate, or leave the option out"}
+		}
+		c.onRotate = fn
+		return nil
+	}
+}
 
 // WithGracePeriod sets how long old credentials live after a rotation before
-// their lease is revoked (default 30 s, never past their expiry).
-func WithGracePeriod(d time.Duration) Option { return func(m *Manager) { m.grace = d } }
+// their lease is revoked (default 30 s, never past their expiry; 0 revokes
+// them at once). A negative d is a configuration error.
+func WithGracePeriod(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return &gdsvault.ConfigError{Field: "lease grace period", Problem: "must not be negative, got " + d.String(),
+				Hint: "give lease.WithGracePeriod zero (revoke at once) or a positive duration"}
+		}
+		c.grace = d
+		return nil
+	}
+}
 
 // WithLogger logs renewals, rotations and failures (lease IDs and TTLs,
-// never credentials). Default: slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.logger = l } }
+// never credentials). Default: slog.Default(). A nil logger is a
+// configuration error: pass slog.New(slog.DiscardHandler) to silence it.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return &gdsvault.ConfigError{Field: "lease logger", Problem: "is nil",
+				Hint: "use slog.New(slog.DiscardHandler) to silence the manager, or leave lease.WithLogger out for slog.Default"}
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// configure checks Watch's arguments and applies the options to the
+// defaults. It does no I/O. Nil options are skipped.
+func configure(c *gdsvault.Client, path string, opts []Option) (config, error) {
+	cfg := config{grace: DefaultGracePeriod}
+	var errs []error
+	if c == nil {
+		errs = append(errs, &gdsvault.ConfigError{Field: "lease client", Problem: "is nil", Hint: "pass a client made by gdsvault.New"})
+	}
+	if strings.Trim(strings.TrimSpace(path), "/") == "" {
+		errs = append(errs, &gdsvault.ConfigError{Field: "lease path", Problem: "is empty", Hint: "name a dynamic secret, e.g. database/creds/app"})
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	switch len(errs) {
+	case 0:
+		return cfg, nil
+	case 1:
+		return cfg, errs[0]
+	}
+	return cfg, errors.Join(errs...)
+}
 
 // Manager holds one leased secret.
 type Manager struct {
@@ -83,13 +159,15 @@ type held struct {
 
 // Watch reads path (which must return a leased secret) and keeps it alive
 // until Close. The first read happens now, with ctx; the background work runs
-// until Close.
+// until Close. A nil client, an empty path or a bad option is reported as a
+// *gdsvault.ConfigError (joined when several) before any request.
 func Watch(ctx context.Context, c *gdsvault.Client, path string, opts ...Option) (*Manager, error) {
-	m := &Manager{c: c, path: path, grace: 30 * time.Second, logger: slog.Default(), policy: schedule.Default,
-		done: make(chan struct{}), wake: make(chan struct{}, 1)}
-	for _, o := range opts {
-		o(m)
+	cfg, err := configure(c, path, opts)
+	if err != nil {
+		return nil, err
 	}
+	m := &Manager{c: c, path: path, onRotate: cfg.onRotate, grace: cfg.grace, logger: cfg.logger, policy: schedule.Default,
+		done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s, err := m.read(ctx)
 	if err != nil {
 		return nil, err
