@@ -2,8 +2,11 @@ package retry
 
 import (
 	"errors"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gdsvault/gdsvault/internal/cfgerr"
 )
 
 // ErrOpen is returned by Breaker.Allow while the circuit is open.
@@ -41,6 +44,24 @@ type BreakerConfig struct {
 	// OnChange, when set, is called (outside the breaker's lock) on every
 	// state change.
 	OnChange func(from, to State)
+}
+
+// Validate reports the configuration's bad values as *gdsvault.ConfigError
+// (one per problem, joined with errors.Join when several): a negative
+// threshold or cool-down. Zero values are valid: they mean "use the
+// default".
+func (c BreakerConfig) Validate() error {
+	var errs []error
+	if c.Failures < 0 {
+		errs = append(errs, &cfgerr.Error{Field: "circuit breaker failures", Problem: "must not be negative, got " + strconv.Itoa(c.Failures),
+			Hint: "0 means the default (5)"})
+	}
+	errs = negative(errs, "circuit breaker cooldown", "BreakerConfig.Cooldown", c.Cooldown)
+	if c.Successes < 0 {
+		errs = append(errs, &cfgerr.Error{Field: "circuit breaker successes", Problem: "must not be negative, got " + strconv.Itoa(c.Successes),
+			Hint: "0 means the default (2)"})
+	}
+	return join(errs)
 }
 
 // Breaker is a circuit breaker, safe for concurrent use.

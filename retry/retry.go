@@ -8,12 +8,16 @@
 package retry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gdsvault/gdsvault/internal/cfgerr"
 )
 
 // Policy says how often and how patiently to retry.
@@ -34,6 +38,47 @@ type Policy struct {
 
 // Default is the client's policy: 3 attempts, 100 ms to 2 s backoff.
 var Default = Policy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, MaxRetryAfter: 30 * time.Second}
+
+// Validate reports the policy's bad values as *gdsvault.ConfigError (one
+// per problem, joined with errors.Join when several): a negative count or
+// duration, a MaxDelay below the BaseDelay it would cap. Zero values are
+// valid: they mean "use the default". Budget is not checked.
+func (p Policy) Validate() error {
+	var errs []error
+	if p.MaxAttempts < 0 {
+		errs = append(errs, &cfgerr.Error{Field: "retry max attempts", Problem: "must not be negative, got " + strconv.Itoa(p.MaxAttempts),
+			Hint: "1 means no retry; 0 means the default (3)"})
+	}
+	errs = negative(errs, "retry base delay", "Policy.BaseDelay", p.BaseDelay)
+	errs = negative(errs, "retry max delay", "Policy.MaxDelay", p.MaxDelay)
+	errs = negative(errs, "retry max retry-after", "Policy.MaxRetryAfter", p.MaxRetryAfter)
+	if base := cmp.Or(max(p.BaseDelay, 0), Default.BaseDelay); p.MaxDelay > 0 && p.MaxDelay < base {
+		which := "BaseDelay"
+		if p.BaseDelay <= 0 {
+			which = "the default BaseDelay"
+		}
+		errs = append(errs, &cfgerr.Error{Field: "retry max delay", Problem: "is " + p.MaxDelay.String() + ", below " + which + " " + base.String(),
+			Hint: "MaxDelay caps the backoff: make it at least BaseDelay, or 0 for the default"})
+	}
+	return join(errs)
+}
+
+// negative appends a *cfgerr.Error to errs when d is negative.
+func negative(errs []error, field, name string, d time.Duration) []error {
+	if d < 0 {
+		errs = append(errs, &cfgerr.Error{Field: field, Problem: "must not be negative, got " + d.String(),
+			Hint: "0 means the default for " + name})
+	}
+	return errs
+}
+
+// join is errors.Join, except that one error is returned as is.
+func join(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
 
 func (p Policy) withDefaults() Policy {
 	if p.MaxAttempts <= 0 {
