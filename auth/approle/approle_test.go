@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,5 +265,143 @@ func TestNewValidation(t *testing.T) {
 	m, err := approle.New(v, gdsvault.Credential{}, approle.WithoutSecretID(), approle.WithMountPath("/auth/team-approle/"))
 	if err != nil || m.MountPath() != "team-approle" {
 		t.Errorf("bind_secret_id=false role: %v %v", m, err)
+	}
+}
+
+// countingTransport counts the requests that reach Vault, by API path.
+type countingTransport struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[strings.TrimPrefix(r.URL.Path, "/v1/")]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// take returns the counts since the last call and resets them.
+func (c *countingTransport) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = nil
+	if n == nil {
+		n = map[string]int{}
+	}
+	return n
+}
+
+// TestWrappedSecretIDFailureIsTerminal: a wrapping token that failed its
+// check is not probed again: ten logins make one sys/wrapping/lookup and
+// return ErrWrappingTampered each time, until the credential file holds a
+// new token; then the next login unwraps it and succeeds.
+func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
+	_, arMount, role := lab(t, nil)
+	roleID := gdsvault.CredentialValue(vault.RoleID(t, arMount, role))
+	rt := &countingTransport{}
+	c, err := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithTransport(rt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	lookup, unwrap, login := "sys/wrapping/lookup", "sys/wrapping/unwrap", "auth/"+arMount+"/login"
+
+	for _, tc := range []struct {
+		name   string
+		dead   func(t *testing.T) string // a wrapping token that must fail
+		unwrap int                       // unwraps the failing login makes
+	}{
+		{"used by someone else", func(t *testing.T) string {
+			w := vault.WrappedSecretID(t, arMount, role, time.Minute)
+			if _, err := vault.DoWithToken(ctx(t), http.MethodPost, "sys/wrapping/unwrap", nil, w); err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}, 0},
+		{"created for another role", func(t *testing.T) string {
+			vault.CreateAppRole(t, arMount, "other", map[string]any{"token_policies": "default"})
+			return vault.WrappedSecretID(t, arMount, "other", time.Minute)
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dead := tc.dead(t)
+			file := vaulttest.WriteFile(t, "wrapped-secret-id", []byte(dead+"\n"))
+			m, err := approle.New(roleID, gdsvault.Credential{}, approle.WithMountPath(arMount), approle.WithRoleName(role),
+				approle.WithWrappedSecretID(gdsvault.CredentialFile(file)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt.take()
+			var first error
+			for i := range 10 {
+				_, err := m.Login(ctx(t), c)
+				var we *gdsvault.WrappingError
+				if !errors.Is(err, gdsvault.ErrWrappingTampered) || !errors.As(err, &we) {
+					t.Fatalf("login %d: err = %v, want ErrWrappingTampered", i, err)
+				}
+				if i == 0 {
+					first = err
+				} else if err.Error() != first.Error() {
+					t.Errorf("login %d: %v, not the first error %v", i, err, first)
+				}
+				assertClean(t, err, dead)
+			}
+			if n := rt.take(); n[lookup] != 1 || n[unwrap] != tc.unwrap || n[login] != 0 || len(n) != 1 {
+				t.Fatalf("requests for 10 logins with a dead wrapping token: %v, want exactly one %s", n, lookup)
+			}
+
+			// The same token written again is still the same credential.
+			if err := os.WriteFile(file, []byte("  "+dead+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Login(ctx(t), c); !errors.Is(err, gdsvault.ErrWrappingTampered) {
+				t.Fatalf("same token rewritten: %v", err)
+			}
+			if n := rt.take(); len(n) != 0 {
+				t.Fatalf("same token rewritten: requests %v, want none", n)
+			}
+
+			// Another client (say, a new one after Close) checks it once more.
+			rt2 := &countingTransport{}
+			c2, err := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithTransport(rt2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c2.Close(context.Background())
+			for range 3 {
+				if _, err := m.Login(ctx(t), c2); !errors.Is(err, gdsvault.ErrWrappingTampered) {
+					t.Fatalf("another client: %v", err)
+				}
+			}
+			if n := rt2.take(); n[lookup] != 1 || len(n) != 1 {
+				t.Fatalf("requests for 3 logins of another client: %v, want one %s", n, lookup)
+			}
+
+			// A fresh wrapping token in the file: checked, unwrapped, logged in.
+			if err := os.WriteFile(file, []byte(vault.WrappedSecretID(t, arMount, role, time.Minute)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rt.take()
+			if _, err := m.Login(ctx(t), c); err != nil {
+				t.Fatalf("login with a fresh wrapping token: %v", err)
+			}
+			if n := rt.take(); n[lookup] != 1 || n[unwrap] != 1 || n[login] != 1 {
+				t.Fatalf("requests for the fresh token: %v", n)
+			}
+			// Later logins reuse the unwrapped secret ID, even once the file
+			// is gone (deleted after use, as agents may do).
+			os.Remove(file)
+			if _, err := m.Login(ctx(t), c); err != nil {
+				t.Fatalf("login after the file was removed: %v", err)
+			}
+			if n := rt.take(); n[lookup] != 0 || n[unwrap] != 0 || n[login] != 1 {
+				t.Fatalf("requests for a later login: %v, want only the login", n)
+			}
+		})
 	}
 }
