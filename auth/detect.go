@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
@@ -55,22 +58,60 @@ func (e *NoMethodError) Is(target error) bool { return target == gdsvault.ErrCon
 // package is a separate module).
 type Builder func(cfg *config.Config) (gdsvault.AuthMethod, error)
 
-// Option changes Detect.
-type Option func(*options)
+// Option changes Detect. An option given a bad value makes Detect (and
+// NewClient) fail with a *gdsvault.ConfigError, several joined with
+// errors.Join.
+type Option func(*options) error
 
 type options struct {
 	aws Builder
 }
 
 // WithAWS lets Detect build the AWS IAM method (pass awsauth.FromConfig from
-// github.com/gdsvault/gdsvault/auth/aws).
-func WithAWS(b Builder) Option { return func(o *options) { o.aws = b } }
+// github.com/gdsvault/gdsvault/auth/aws). A nil builder is a configuration
+// error.
+func WithAWS(b Builder) Option {
+	return func(o *options) error {
+		if b == nil {
+			return &gdsvault.ConfigError{Field: "auth aws builder", Problem: "is nil",
+				Hint: "pass awsauth.FromConfig from github.com/gdsvault/gdsvault/auth/aws, or leave auth.WithAWS out"}
+		}
+		o.aws = b
+		return nil
+	}
+}
 
-// Detect picks and builds the auth method (see the package doc for the order).
-func Detect(cfg *config.Config, opts ...Option) (gdsvault.AuthMethod, Decision, error) {
+// configure checks Detect's arguments and applies its options.
+func configure(cfg *config.Config, opts []Option) (options, error) {
 	var o options
+	var errs []error
+	if cfg == nil {
+		errs = append(errs, &gdsvault.ConfigError{Field: "auth config", Problem: "is nil",
+			Hint: "pass the configuration of config.FromEnv or config.Load"})
+	}
 	for _, f := range opts {
-		f(&o)
+		if f == nil {
+			continue
+		}
+		if err := f(&o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch len(errs) {
+	case 0:
+		return o, nil
+	case 1:
+		return o, errs[0]
+	}
+	return o, errors.Join(errs...)
+}
+
+// Detect picks and builds the auth method (see the package doc for the
+// order). A nil cfg or a bad option is a *gdsvault.ConfigError.
+func Detect(cfg *config.Config, opts ...Option) (gdsvault.AuthMethod, Decision, error) {
+	o, err := configure(cfg, opts)
+	if err != nil {
+		return nil, Decision{}, err
 	}
 	if cfg.AuthMethod != "" {
 		m, err := build(cfg.AuthMethod, cfg, &o)
@@ -241,7 +282,15 @@ func build(method string, cfg *config.Config, o *options) (gdsvault.AuthMethod, 
 			return nil, &gdsvault.ConfigError{Field: "auth method aws", Problem: "is not linked into this program",
 				Hint: "import github.com/gdsvault/gdsvault/auth/aws and pass auth.WithAWS(awsauth.FromConfig)"}
 		}
-		return o.aws(cfg)
+		m, err := o.aws(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if isNil(m) {
+			return nil, &gdsvault.ConfigError{Field: "auth method aws", Problem: "the builder passed to auth.WithAWS returned no method and no error",
+				Hint: "pass awsauth.FromConfig from github.com/gdsvault/gdsvault/auth/aws"}
+		}
+		return m, nil
 	case "gcp":
 		lack(cfg.Role.GCP == "", "VAULT_GCP_ROLE")
 		if err := needs(method, []string{"VAULT_GCP_ROLE"}, missing); err != nil {
@@ -297,6 +346,19 @@ func asMethod[M gdsvault.AuthMethod](m M, err error) (gdsvault.AuthMethod, error
 	return m, nil
 }
 
+// isNil reports whether m is nil or holds a nil pointer, map, func...
+// (which would panic at the first login).
+func isNil(m gdsvault.AuthMethod) bool {
+	if m == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(m); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
 func missingOf(m map[string]string) []string {
 	var out []string
 	for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID"} {
@@ -308,10 +370,20 @@ func missingOf(m map[string]string) []string {
 }
 
 // NewClient builds a client from cfg: its connection settings, the method
-// Detect chooses, then extra options.
+// Detect chooses, then extra options. When Detect fails, the client's own
+// bad settings (cfg's and extra's) are reported in the same joined error, so
+// that one run shows every problem.
 func NewClient(cfg *config.Config, extra []gdsvault.Option, opts ...Option) (*gdsvault.Client, Decision, error) {
 	m, d, err := Detect(cfg, opts...)
 	if err != nil {
+		if cfg != nil {
+			// Only to validate: New does no I/O, and the client is closed at once.
+			if c, cerr := gdsvault.New(append(cfg.Options(), extra...)...); cerr != nil {
+				err = errors.Join(err, cerr)
+			} else {
+				_ = c.Close(context.Background())
+			}
+		}
 		return nil, d, err
 	}
 	c, err := gdsvault.New(append(append(cfg.Options(), gdsvault.WithAuth(m)), extra...)...)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -68,7 +69,8 @@ type Method struct {
 }
 
 // New returns a Method that logs in to the Vault role role (the role defined
-// at auth/<mount>/role/<role>, with auth_type=iam).
+// at auth/<mount>/role/<role>, with auth_type=iam). Every missing or bad
+// setting is a *gdsvault.ConfigError, several joined with errors.Join.
 func New(role string, opts ...Option) (*Method, error) {
 	m := &Method{
 		role:   strings.TrimSpace(role),
@@ -77,17 +79,21 @@ func New(role string, opts ...Option) (*Method, error) {
 		signer: v4.NewSigner(),
 		now:    time.Now,
 	}
+	var errs []error
 	if m.role == "" {
-		return nil, &gdsvault.ConfigError{Field: "aws role", Problem: "is empty",
-			Hint: "pass the name of the Vault role (auth/<mount>/role/<name>) to log in to"}
+		errs = append(errs, &gdsvault.ConfigError{Field: "aws role", Problem: "is empty",
+			Hint: "pass the name of the Vault role (auth/<mount>/role/<name>) to log in to"})
 	}
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
 		if err := o(m); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return m, nil
 }
@@ -186,6 +192,10 @@ func WithServerIDHeader(value string) Option {
 			return &gdsvault.ConfigError{Field: "aws server ID header", Problem: "is empty",
 				Hint: "pass Vault's iam_server_id_header_value, or leave the option out when Vault has none"}
 		}
+		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return &gdsvault.ConfigError{Field: "aws server ID header", Problem: "holds characters an HTTP header cannot carry (control characters such as a newline)",
+				Hint: "pass Vault's iam_server_id_header_value as configured, usually a host name"}
+		}
 		m.serverID = value
 		return nil
 	}
@@ -199,7 +209,7 @@ func WithServerIDHeader(value string) Option {
 // Retrieve is called at every login; the provider caches and refreshes.
 func WithCredentialsProvider(p aws.CredentialsProvider) Option {
 	return func(m *Method) error {
-		if p == nil {
+		if f, ok := p.(aws.CredentialsProviderFunc); p == nil || ok && f == nil {
 			return &gdsvault.ConfigError{Field: "aws credentials provider", Problem: "is nil",
 				Hint: "leave the option out to use the standard AWS credential chain"}
 		}

@@ -12,6 +12,9 @@ import (
 //
 //	client, _, err := auth.NewClient(cfg, nil, auth.WithAWS(awsauth.FromConfig))
 func FromConfig(cfg *config.Config) (gdsvault.AuthMethod, error) {
+	if cfg == nil {
+		return nil, &gdsvault.ConfigError{Field: "aws config", Problem: "is nil", Hint: "pass the configuration of config.FromEnv or config.Load"}
+	}
 	var opts []Option
 	if cfg.AuthMount != "" {
 		opts = append(opts, WithMountPath(cfg.AuthMount))

@@ -15,7 +15,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/optiontest"
 )
 
 const (
@@ -28,31 +28,36 @@ func unitProvider() awssdk.CredentialsProvider {
 }
 
 // TestNewValidation: every option refuses a wrong value with a ConfigError
-// naming the field, and New requires a role.
+// naming the field, New requires a role, several problems come back joined,
+// and nothing panics.
 func TestNewValidation(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name, role string
-		opt        Option
-		field      string
-	}{
-		{"empty role", " ", nil, "aws role"},
-		{"empty mount", "app", WithMountPath("/"), "aws mount path"},
-		{"empty region", "app", WithRegion(""), "aws region"},
-		{"bad region", "app", WithRegion("eu west 1"), "aws region"},
-		{"relative endpoint", "app", WithSTSEndpoint("sts.amazonaws.com"), "aws sts endpoint"},
-		{"ftp endpoint", "app", WithSTSEndpoint("ftp://sts.amazonaws.com/"), "aws sts endpoint"},
-		{"endpoint query", "app", WithSTSEndpoint("https://sts.amazonaws.com/?Action=GetCallerIdentity"), "aws sts endpoint"},
-		{"endpoint user", "app", WithSTSEndpoint("https://u:p@sts.amazonaws.com/"), "aws sts endpoint"},
-		{"empty server ID", "app", WithServerIDHeader(" "), "aws server ID header"},
-		{"nil provider", "app", WithCredentialsProvider(nil), "aws credentials provider"},
-	} {
-		_, err := New(tc.role, tc.opt)
-		var ce *gdsvault.ConfigError
-		if !errors.As(err, &ce) || ce.Field != tc.field || ce.Problem == "" || !errors.Is(err, gdsvault.ErrConfig) {
-			t.Errorf("%s: err = %v, want a ConfigError for %q", tc.name, err, tc.field)
-		}
+	newM := func(role string, opts ...Option) func() (any, error) {
+		return func() (any, error) { return New(role, opts...) }
 	}
+	optiontest.Run(t, []optiontest.Case{
+		optiontest.Bad("empty role", newM(" "), "aws role"),
+		optiontest.Bad("empty mount", newM("app", WithMountPath("/")), "aws mount path"),
+		optiontest.Bad("empty region", newM("app", WithRegion("")), "aws region"),
+		optiontest.Bad("bad region", newM("app", WithRegion("eu west 1")), "aws region"),
+		optiontest.Bad("relative endpoint", newM("app", WithSTSEndpoint("sts.amazonaws.com")), "aws sts endpoint"),
+		optiontest.Bad("ftp endpoint", newM("app", WithSTSEndpoint("ftp://sts.amazonaws.com/")), "aws sts endpoint"),
+		optiontest.Bad("endpoint query", newM("app", WithSTSEndpoint("https://sts.amazonaws.com/?Action=GetCallerIdentity")), "aws sts endpoint"),
+		optiontest.Bad("endpoint user", newM("app", WithSTSEndpoint("https://u:p@sts.amazonaws.com/")), "aws sts endpoint"),
+		optiontest.Bad("empty server ID", newM("app", WithServerIDHeader(" ")), "aws server ID header"),
+		optiontest.Bad("server ID with a newline", newM("app", WithServerIDHeader("vault.example.com\r\nX-Evil: 1")), "aws server ID header"),
+		optiontest.Bad("nil provider", newM("app", WithCredentialsProvider(nil)), "aws credentials provider"),
+		optiontest.Bad("nil provider func", newM("app", WithCredentialsProvider(awssdk.CredentialsProviderFunc(nil))), "aws credentials provider"),
+		optiontest.Bad("joined", newM("", nil, WithMountPath(""), WithRegion("?"), WithSTSEndpoint(""), WithServerIDHeader(""), WithCredentialsProvider(nil)),
+			"aws role", "aws mount path", "aws region", "aws sts endpoint", "aws server ID header", "aws credentials provider"),
+		optiontest.Bad("FromConfig(nil)", func() (any, error) { return FromConfig(nil) }, "aws config"),
+	})
+	m, err := New("app", nil, WithServerIDHeader("vault.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Login(context.Background(), nil)
+	optiontest.Check(t, err, "client")
 }
 
 // TestEndpoints: the default is the global endpoint for us-east-1, a

@@ -6,6 +6,9 @@ package cert
 
 import (
 	"context"
+	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
@@ -35,25 +38,53 @@ func WithMountPath(p string) Option {
 	}
 }
 
-// WithName names the certificate role to try (default: every role that
-// matches the certificate).
+// nameRE is Vault's name rule for cert roles: word characters, '-' and
+// '.', starting and ending with a word character.
+var nameRE = regexp.MustCompile(`^\w([\w.-]*\w)?$`)
+
+// WithName names the certificate role to try (default, or "": every role
+// that matches the certificate). A name Vault would not accept for a role is
+// a configuration error.
 func WithName(name string) Option {
-	return func(m *Method) error { m.name = strings.TrimSpace(name); return nil }
+	return func(m *Method) error {
+		n := strings.TrimSpace(name)
+		if n != "" && !nameRE.MatchString(n) {
+			q := n
+			if len(q) > 80 {
+				q = q[:80] + "..."
+			}
+			return &gdsvault.ConfigError{Field: "cert role name", Problem: "is not a valid role name: " + strconv.Quote(q),
+				Hint: "give the name of a role of auth/<mount>/certs (letters, digits, '_', '-', '.'; VAULT_CERT_ROLE), or leave it empty to try every role"}
+		}
+		m.name = n
+		return nil
+	}
 }
 
-// New returns a cert method.
+// New returns a cert method. Bad options make New fail with
+// *gdsvault.ConfigError (several at once joined with errors.Join).
 func New(opts ...Option) (*Method, error) {
 	m := &Method{mount: DefaultMountPath}
+	var errs []error
 	for _, o := range opts {
-		if err := o(m); err != nil {
-			return nil, err
+		if o == nil {
+			continue
 		}
+		if err := o(m); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return m, nil
 }
 
 // Login logs in at auth/<mount>/login over the client's TLS connection.
 func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
+	if c == nil {
+		return nil, &gdsvault.ConfigError{Field: "client", Problem: "is nil"}
+	}
 	body := map[string]any{}
 	if m.name != "" {
 		body["name"] = m.name

@@ -31,6 +31,9 @@ func New(tok gdsvault.Credential) (*Method, error) {
 // Login loads the token and looks it up. An invalid token is
 // gdsvault.ErrInvalidToken (and gdsvault.ErrAuthFailed).
 func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
+	if c == nil {
+		return nil, &gdsvault.ConfigError{Field: "client", Problem: "is nil"}
+	}
 	t, err := m.tok.Load()
 	if err != nil {
 		return nil, err

@@ -36,11 +36,15 @@ func WithMountPath(p string) Option {
 }
 
 // New returns a userpass method; the password is a value or a file re-read
-// at every login.
+// at every login. Every missing or bad setting is a *gdsvault.ConfigError,
+// several joined with errors.Join.
 func New(username string, password gdsvault.Credential, opts ...Option) (*Method, error) {
 	m := &Method{username: strings.TrimSpace(username), password: password, mount: DefaultMountPath}
 	var errs []error
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		if err := o(m); err != nil {
 			errs = append(errs, err)
 		}
@@ -59,6 +63,9 @@ func New(username string, password gdsvault.Credential, opts ...Option) (*Method
 
 // Login logs in at auth/<mount>/login/<username>.
 func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
+	if c == nil {
+		return nil, &gdsvault.ConfigError{Field: "client", Problem: "is nil"}
+	}
 	pw, err := m.password.Load()
 	if err != nil {
 		return nil, err
