@@ -75,7 +75,7 @@ func secretHints(s *Secret) secretcache.Hints {
 	// A database static role: {"last_vault_rotation", "rotation_period", "ttl"}.
 	if _, ok := s.Data["last_vault_rotation"]; ok {
 		if ttl, ok := number(s.Data["ttl"]); ok && ttl > 0 {
-			h.NextRotationIn = time.Duration(ttl) * time.Second
+			h.NextRotationIn = clampSeconds(int(min(ttl, float64(MaxSaneTTL/time.Second))), 0)
 		}
 	}
 	return h

@@ -66,11 +66,12 @@ func cloneValue(v any) any {
 
 // IsTransient reports whether err may go away by itself, so that retrying,
 // or serving a cached value meanwhile, makes sense: no answer from Vault
-// (connection refused or reset, timeout), 412, 429, 500, 502, 503 (sealed,
-// standby) and 504. Authentication, authorization, not-found, bad-request and
-// configuration errors are not transient; neither is a cancelled context.
+// (connection refused or reset, timeout, an answer cut off), 412, 429, 500,
+// 502, 503 (sealed, standby) and 504. Authentication, authorization,
+// not-found, bad-request, configuration and certificate errors are not
+// transient; neither is a cancelled context.
 func IsTransient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrCertificate) {
 		return false
 	}
 	var re *ResponseError

@@ -85,10 +85,11 @@ type ResponseError struct {
 	// policy denial (when the token may ask).
 	Capabilities []string
 
-	kinds     []error
-	fromVault bool            // the body was Vault's JSON, not a proxy's page
-	data      json.RawMessage // the "data" of the answer, for KV v2 deleted/destroyed versions
-	sentToken *Token          // the token the request carried, to invalidate it; a pointer so %#v cannot print it
+	kinds      []error
+	fromVault  bool            // the body was Vault's JSON, not a proxy's page
+	data       json.RawMessage // the "data" of the answer, for KV v2 deleted/destroyed versions
+	sentToken  *Token          // the token the request carried, to invalidate it; a pointer so %#v cannot print it
+	idempotent bool            // the request may run twice (for the retry layer)
 }
 
 // Error gives method, path, status, Vault's messages and a hint.
@@ -172,26 +173,60 @@ func (e *ResponseError) classify() {
 	case s >= 500:
 		e.setKind(ErrInternal)
 	}
+	if !e.idempotent && !e.fromVault && (e.StatusCode == http.StatusBadGateway || e.StatusCode == http.StatusGatewayTimeout ||
+		e.StatusCode == http.StatusServiceUnavailable) {
+		// A proxy's error page for a request that must not run twice and
+		// may have reached Vault.
+		e.kinds = append(e.kinds, ErrOutcomeUnknown)
+		e.Hint = "a proxy answered for Vault: the request may have been applied; read before sending it again"
+	}
 }
 
-// ConnectionError reports a request that got no HTTP answer.
+// ConnectionError reports a request that got no (whole) HTTP answer:
+// refused, reset, timed out, cut off, or a TLS failure. It matches
+// ErrConnection; a failed certificate verification also matches
+// ErrCertificate (and is not transient); a request that must not run twice
+// and may have reached Vault also matches ErrOutcomeUnknown.
 type ConnectionError struct {
 	Method string
 	// Address is Vault's address (scheme, host, port), never a query.
 	Address string
 	Path    string
 	Err     error
+
+	kind       error // ErrCertificate, or nil
+	idempotent bool  // the request may run twice
+	unknown    bool  // it must not run twice, and may have reached Vault
 }
 
 func (e *ConnectionError) Error() string {
-	return fmt.Sprintf("vault: %s %s: cannot reach vault at %s: %v", e.Method, e.Path, e.Address, e.Err)
+	s := fmt.Sprintf("vault: %s %s: cannot reach vault at %s: %v", e.Method, e.Path, e.Address, e.Err)
+	switch {
+	case e.kind == ErrCertificate:
+		s += " (hint: the server's certificate is not trusted: set VAULT_CACERT or VAULT_CAPATH to the CA that signed it, " +
+			"or VAULT_TLS_SERVER_NAME to the name it was issued for)"
+	case e.unknown:
+		s += " (the request was sent and its answer lost: it may have been applied; read before sending it again)"
+	}
+	return s
 }
 
 // Unwrap returns the transport's error (a *net.OpError, context.DeadlineExceeded...).
 func (e *ConnectionError) Unwrap() error { return e.Err }
 
-// Is matches ErrConnection.
-func (e *ConnectionError) Is(target error) bool { return target == ErrConnection }
+// Is matches ErrConnection, and ErrCertificate or ErrOutcomeUnknown when
+// they apply.
+func (e *ConnectionError) Is(target error) bool {
+	switch target {
+	case ErrConnection:
+		return true
+	case ErrCertificate:
+		return e.kind == ErrCertificate
+	case ErrOutcomeUnknown:
+		return e.unknown
+	}
+	return false
+}
 
 // ConfigError names one setting that is missing or wrong (Field), what is
 // wrong with it (Problem) and how to fix it (Hint). Several problems at once

@@ -60,8 +60,9 @@ type KVSecret struct {
 	Mount     string
 	Path      string
 	KVVersion int
-	// Data holds the secret's keys and values.
-	Data map[string]any
+	// Data holds the secret's keys and values (printed, logged or
+	// marshalled, it shows the keys only: see SecretData).
+	Data SecretData
 	// VersionMetadata describes this version (KV v2 only, else nil).
 	VersionMetadata *VersionMetadata
 	// CustomMetadata is the secret's custom metadata (KV v2 only).
@@ -258,7 +259,7 @@ func (kv KV) get(ctx context.Context, t kvTarget, o kvOptions) (*KVSecret, error
 	out.VersionMetadata = s.Data.Metadata.metadata()
 	out.CustomMetadata = s.Data.Metadata.CustomMetadata
 	out.LeaseID, out.Renewable, out.Warnings = s.LeaseID, s.Renewable, s.Warnings
-	out.LeaseDuration = time.Duration(s.LeaseDuration) * time.Second
+	out.LeaseDuration = clampSeconds(s.LeaseDuration, 0)
 	return out, nil
 }
 

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gdsvault/gdsvault/internal/schedule"
@@ -97,23 +99,43 @@ type Event struct {
 	Err      error
 }
 
-// tokenState is the token the manager holds and its schedule.
+// tokenState is a token the manager holds and its schedule.
 type tokenState struct {
-	tok   Token
-	auth  *Auth
+	tok  Token
+	auth *Auth
+	// sched changes under the manager's lock only.
 	sched schedule.State
+	// usableUntil is when the token stops being handed out (nil: never), a
+	// margin before its expiry; read without the lock.
+	usableUntil atomic.Pointer[time.Time]
+	// proven is set once a request or a renewal succeeded with the token.
+	proven atomic.Bool
+}
+
+func newTokenState(tok Token, a *Auth, st schedule.State) *tokenState {
+	s := &tokenState{tok: tok, auth: a}
+	s.setSched(st)
+	return s
+}
+
+// setSched updates the schedule and the usable deadline (under the lock).
+// A token is not handed out in its last fifth of life (at most 5 s): a
+// request must reach Vault before the token expires, even on a busy
+// machine; past that point callers wait for the renewal or a login.
+func (s *tokenState) setSched(st schedule.State) {
+	s.sched = st
+	if st.TTL <= 0 {
+		s.usableUntil.Store(nil)
+		return
+	}
+	until := schedule.Default.Usable(st)
+	s.usableUntil.Store(&until)
 }
 
 // usable reports whether the token may still be sent at now.
 func (s *tokenState) usable(now time.Time) bool {
-	if s.sched.TTL <= 0 {
-		return true
-	}
-	margin := s.sched.TTL / 10
-	if margin > time.Second {
-		margin = time.Second
-	}
-	return now.Before(s.sched.Expiry().Add(-margin))
+	u := s.usableUntil.Load()
+	return u == nil || now.Before(*u)
 }
 
 type loginCall struct {
@@ -135,19 +157,27 @@ type tokenManager struct {
 	bg     context.Context // cancelled by close; logins run on it, not on a caller's context
 	cancel context.CancelFunc
 
+	// cur is the token held; it changes under mu, and is read without it
+	// on the hot path.
+	cur      atomic.Pointer[tokenState]
+	isClosed atomic.Bool
+
 	mu      sync.Mutex
-	cur     *tokenState
 	login   *loginCall
 	started bool
 	closed  bool
 	wake    chan struct{}
 	done    chan struct{}
-	// After failed logins, callers get the last error until loginRetryAt
-	// instead of starting a login each (no tight loop against a refusing
-	// or unreachable Vault).
+	revokes sync.WaitGroup // best-effort revocations of dropped tokens
+	// After failed logins, or after Vault refused tokens it had just
+	// issued, callers get the last error until loginRetryAt instead of
+	// starting a login each (no login storm against a refusing, broken or
+	// unreachable server).
 	loginFails   int
+	refusedFresh int
 	loginRetryAt time.Time
 	loginErr     error
+	clampOnce    sync.Once
 }
 
 func newTokenManager(c *Client, m AuthMethod, s *settings) *tokenManager {
@@ -165,22 +195,38 @@ func newTokenManager(c *Client, m AuthMethod, s *settings) *tokenManager {
 	return tm
 }
 
+// loginBackoffError is returned while logins back off: it wraps the error
+// that caused the backoff and says when the next login may happen.
+type loginBackoffError struct {
+	err    error
+	until  time.Time
+	reason string
+}
+
+func (e *loginBackoffError) Error() string {
+	return e.err.Error() + " (" + e.reason + "; no new login for " + time.Until(e.until).Round(time.Millisecond).String() + ")"
+}
+
+func (e *loginBackoffError) Unwrap() error { return e.err }
+
 // Token returns a valid token, logging in when there is none. The caller's
 // context bounds only its own wait: the login goes on for other callers.
 func (m *tokenManager) Token(ctx context.Context) (Token, error) {
+	now := time.Now()
+	if s := m.cur.Load(); s != nil && s.usable(now) && !m.isClosed.Load() {
+		return s.tok, nil // the hot path: no lock
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return Token{}, ErrClosed
 	}
-	now := time.Now()
-	if m.cur != nil && m.cur.usable(now) {
-		t := m.cur.tok
+	if s := m.cur.Load(); s != nil && s.usable(now) {
 		m.mu.Unlock()
-		return t, nil
+		return s.tok, nil
 	}
 	if m.login == nil && now.Before(m.loginRetryAt) {
-		err := m.loginErr
+		err := &loginBackoffError{err: m.loginErr, until: m.loginRetryAt, reason: m.backoffReasonLocked()}
 		m.mu.Unlock()
 		return Token{}, err
 	}
@@ -195,6 +241,13 @@ func (m *tokenManager) Token(ctx context.Context) (Token, error) {
 	case <-ctx.Done():
 		return Token{}, &ConnectionError{Method: http.MethodPost, Address: m.c.address, Path: "login", Err: ctx.Err()}
 	}
+}
+
+func (m *tokenManager) backoffReasonLocked() string {
+	if m.refusedFresh > 0 {
+		return "Vault refused " + strconv.Itoa(m.refusedFresh) + " token(s) in a row right after issuing them"
+	}
+	return strconv.Itoa(m.loginFails) + " failed login(s) in a row"
 }
 
 // authenticate logs in now unless a usable token is held.
@@ -214,6 +267,25 @@ func (m *tokenManager) startLoginLocked(reason string) *loginCall {
 	return call
 }
 
+// Backoff after failed logins: a transient failure (Vault unreachable,
+// sealed) is retried soon, a refusal (bad credentials, tokens refused right
+// after their login) from 1 s doubling to 5 min, as Vault Agent does.
+const (
+	refusalBackoffBase = time.Second
+	refusalBackoffMax  = 5 * time.Minute
+)
+
+// refusalBackoff is the wait after the n-th refusal in a row: base*2^(n-1)
+// capped at max, minus up to a quarter of jitter.
+func refusalBackoff(n int, rnd float64) time.Duration {
+	d := refusalBackoffBase
+	for i := 1; i < n && d < refusalBackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, refusalBackoffMax)
+	return d - time.Duration(float64(d/4)*min(max(rnd, 0), 1))
+}
+
 func (m *tokenManager) runLogin(call *loginCall, reason string) {
 	ctx, cancel := context.WithTimeout(m.bg, 2*m.c.timeout+5*time.Second)
 	defer cancel()
@@ -225,25 +297,41 @@ func (m *tokenManager) runLogin(call *loginCall, reason string) {
 	now := time.Now()
 	var ev Event
 	m.mu.Lock()
+	cur := m.cur.Load()
 	if err != nil {
 		ev = Event{Kind: EventLoginFailed, Time: now, Err: err, Reason: reason}
-		if m.cur != nil {
-			m.cur.sched.Failures++
+		if cur != nil {
+			st := cur.sched
+			st.Failures++
+			cur.setSched(st)
 		}
 		m.loginFails++
 		m.loginErr = err
-		m.loginRetryAt = now.Add(max(m.policy.Backoff(m.loginFails, rand.Float64()), m.policy.MinWait))
+		wait := refusalBackoff(m.loginFails, rand.Float64())
+		if IsTransient(err) {
+			wait = max(m.policy.Backoff(m.loginFails, rand.Float64()), m.policy.MinWait)
+		}
+		m.loginRetryAt = now.Add(wait)
 	} else {
-		relogin := m.cur != nil
-		m.loginFails, m.loginErr, m.loginRetryAt = 0, nil, time.Time{}
-		m.cur = &tokenState{tok: a.ClientToken, auth: a, sched: schedule.State{Granted: start, TTL: a.TTL(), Renewable: a.Renewable}}
-		ev = Event{Kind: EventLogin, Time: now, TTL: a.TTL(), Relogin: relogin, Reason: reason, Accessor: a.Accessor}
+		ttl := a.TTL()
+		if a.LeaseDuration != int(ttl/time.Second) {
+			m.clampOnce.Do(func() {
+				m.logger.Warn("vault gave a token lease_duration outside the sane range: clamped", "lease_duration", a.LeaseDuration, "used", ttl)
+			})
+		}
+		m.loginFails, m.loginErr = 0, nil
+		if m.refusedFresh == 0 {
+			m.loginRetryAt = time.Time{} // after refused tokens, the backoff runs its course
+		}
+		next := newTokenState(a.ClientToken, a, schedule.State{Granted: start, TTL: ttl, Renewable: a.Renewable})
+		m.cur.Store(next)
+		ev = Event{Kind: EventLogin, Time: now, TTL: ttl, Relogin: cur != nil, Reason: reason, Accessor: a.Accessor}
 		if !m.started && !m.closed {
 			m.started = true
 			go m.run()
 		}
 	}
-	call.state, call.err = m.cur, err
+	call.state, call.err = m.cur.Load(), err
 	m.login = nil
 	m.mu.Unlock()
 	close(call.done)
@@ -258,18 +346,71 @@ func (m *tokenManager) signal() {
 	}
 }
 
-// invalidate drops t after Vault called it invalid; the next request logs in.
-func (m *tokenManager) invalidate(t Token) {
+// accepted is called after a request carrying t succeeded.
+func (m *tokenManager) accepted(t Token) {
+	s := m.cur.Load()
+	if s == nil || s.tok.p != t.p || s.proven.Load() {
+		return // the hot path: one atomic load
+	}
+	s.proven.Store(true)
 	m.mu.Lock()
-	dropped := m.cur != nil && m.cur.tok.Equal(t)
-	if dropped {
-		m.cur = nil
+	m.refusedFresh = 0
+	m.mu.Unlock()
+}
+
+// refused drops t after Vault called it invalid; the next Token call logs
+// in. A token refused before any request succeeded with it (a server or
+// proxy that refuses every token) makes logins back off, so that callers
+// fail fast instead of each causing a login.
+func (m *tokenManager) refused(t Token, err error) {
+	m.mu.Lock()
+	s := m.cur.Load()
+	if s == nil || s.tok.p != t.p {
+		m.mu.Unlock()
+		return // already dropped (by another caller) or replaced
+	}
+	m.cur.Store(nil)
+	reason := "Vault reported the token invalid (revoked or expired)"
+	if !s.proven.Load() && s.usable(time.Now()) {
+		// Refused before any success and well before its expiry: not a
+		// token that ran out on a slow path, but a server or proxy that
+		// refuses what it issues.
+		m.refusedFresh++
+		m.loginErr = err
+		m.loginRetryAt = time.Now().Add(refusalBackoff(m.refusedFresh, rand.Float64()))
+		reason = "Vault refused the token it had just issued: logins back off"
 	}
 	m.mu.Unlock()
-	if dropped {
-		m.signal()
-		m.emit(Event{Kind: EventExpired, Time: time.Now(), Reason: "Vault reported the token invalid (revoked or expired)"})
+	m.signal()
+	m.emit(Event{Kind: EventExpired, Time: time.Now(), Reason: reason})
+	m.revokeDropped(s)
+}
+
+// revokeDropped revokes, best-effort and in the background, a token the
+// manager dropped (a server that calls a token invalid may be wrong).
+func (m *tokenManager) revokeDropped(s *tokenState) {
+	if !m.revoke || !revocable(s) {
+		return
 	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.revokes.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.revokes.Done()
+		ctx, cancel := context.WithTimeout(m.bg, m.c.timeout)
+		defer cancel()
+		_ = m.c.do(ctx, &request{method: http.MethodPost, path: "auth/token/revoke-self", token: s.tok, noRefine: true}, nil)
+	}()
+}
+
+// revocable reports whether Vault can revoke the token (batch tokens and
+// tokens without a TTL, such as root tokens, are left alone).
+func revocable(s *tokenState) bool {
+	return s != nil && s.sched.TTL > 0 && s.auth.TokenType != "batch"
 }
 
 // run keeps the token alive until close.
@@ -280,7 +421,7 @@ func (m *tokenManager) run() {
 	defer timer.Stop()
 	for {
 		m.mu.Lock()
-		cur := m.cur
+		cur := m.cur.Load()
 		var st schedule.State
 		if cur != nil {
 			st = cur.sched // fields of cur change under m.mu only
@@ -317,10 +458,23 @@ func (m *tokenManager) run() {
 }
 
 // current reports whether s is still the token held.
-func (m *tokenManager) current(s *tokenState) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.cur == s
+func (m *tokenManager) current(s *tokenState) bool { return m.cur.Load() == s }
+
+// renewalRefused reports whether a failed renewal was Vault's own refusal
+// (invalid token, not renewable, past the max TTL — which Vault answers
+// with a 500): renewing again is pointless, the next step is a login.
+// Anything else (no answer, 429, 502/503/504, a proxy's page) is retried
+// with backoff.
+func renewalRefused(err error) bool {
+	var re *ResponseError
+	if !errors.As(err, &re) || !re.fromVault {
+		return errors.Is(err, ErrMalformedResponse)
+	}
+	switch re.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return false
+	}
+	return re.StatusCode >= 400
 }
 
 func (m *tokenManager) renew(s *tokenState) {
@@ -333,38 +487,45 @@ func (m *tokenManager) renew(s *tokenState) {
 		err = &ResponseError{StatusCode: http.StatusOK, Method: http.MethodPost, Path: "auth/token/renew-self", Errors: []string{"no auth block in the answer"}, kinds: []error{ErrMalformedResponse}}
 	}
 	m.mu.Lock()
-	if m.cur != s {
+	if m.cur.Load() != s {
 		m.mu.Unlock()
 		return // replaced meanwhile
 	}
 	var ev Event
+	relogin := false
 	switch {
 	case err == nil:
 		newTTL := out.Auth.TTL()
 		extended := schedule.Extended(s.sched, now, newTTL)
-		s.sched = schedule.State{Granted: now, TTL: newTTL, Renewable: out.Auth.Renewable, Capped: !extended}
+		s.setSched(schedule.State{Granted: now, TTL: newTTL, Renewable: out.Auth.Renewable, Capped: !extended})
+		s.proven.Store(true)
+		m.refusedFresh = 0
 		ev = Event{Kind: EventRenewed, Time: now, TTL: newTTL, Accessor: s.auth.Accessor}
 		if !extended {
 			ev.Reason = "max TTL near: the next step is a new login"
 		}
-	case errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrPermissionDenied) || errors.Is(err, ErrBadRequest):
-		// Revoked, expired, or renewal refused: stop renewing, log in again.
-		s.sched.Capped = true
-		s.sched.Failures = 0
-		ev = Event{Kind: EventRenewFailed, Time: now, TTL: s.sched.TTL, Err: err, Reason: "renewal refused: the next step is a new login"}
-		if errors.Is(err, ErrInvalidToken) {
-			m.cur = nil
-			ev.Reason = "token invalid: logging in again"
-		}
+	case errors.Is(err, ErrInvalidToken):
+		m.cur.Store(nil)
+		ev = Event{Kind: EventRenewFailed, Time: now, TTL: s.sched.TTL, Err: err, Reason: "token invalid: logging in again"}
+		relogin = true
+	case renewalRefused(err):
+		// Not renewable, past the max TTL, refused: stop renewing; log in
+		// again now, while the token still serves.
+		st := s.sched
+		st.Capped, st.Failures = true, 0
+		s.setSched(st)
+		ev = Event{Kind: EventRenewFailed, Time: now, TTL: st.TTL, Err: err, Reason: "renewal refused: logging in again"}
+		relogin = true
 	default:
-		s.sched.Failures++
-		ev = Event{Kind: EventRenewFailed, Time: now, TTL: s.sched.TTL, Err: err, Reason: "vault unreachable: retrying with backoff"}
+		st := s.sched
+		st.Failures++
+		s.setSched(st)
+		ev = Event{Kind: EventRenewFailed, Time: now, TTL: st.TTL, Err: err, Reason: "vault unreachable: retrying with backoff"}
 	}
-	dropped := m.cur == nil
 	m.mu.Unlock()
 	m.emit(ev)
-	if dropped && !m.fixed {
-		m.relogin("token invalid")
+	if relogin && !m.fixed {
+		m.relogin(ev.Reason)
 	}
 }
 
@@ -386,9 +547,7 @@ func (m *tokenManager) replace(s *tokenState, st schedule.State) {
 			}
 		}
 		m.mu.Lock()
-		if m.cur == s {
-			m.cur = nil
-		}
+		m.cur.CompareAndSwap(s, nil)
 		m.mu.Unlock()
 		m.emit(Event{Kind: EventExpired, Time: time.Now(), Reason: "the token reached its max TTL and cannot be re-obtained: log in again and set a fresh VAULT_TOKEN"})
 		return
@@ -403,9 +562,7 @@ func (m *tokenManager) replace(s *tokenState, st schedule.State) {
 	if !now.Before(st.Expiry()) {
 		reason = "token expired"
 		m.mu.Lock()
-		if m.cur == s {
-			m.cur = nil
-		}
+		m.cur.CompareAndSwap(s, nil)
 		m.mu.Unlock()
 		m.emit(Event{Kind: EventExpired, Time: now, Reason: "the token expired before a new login succeeded"})
 	}
@@ -437,7 +594,8 @@ func (m *tokenManager) emit(ev Event) {
 	case EventLoginFailed, EventRenewFailed, EventExpired:
 		level = slog.LevelWarn
 	}
-	if m.logger.Enabled(m.bg, level) {
+	ctx := context.Background()
+	if m.logger.Enabled(ctx, level) {
 		attrs := []slog.Attr{slog.String("event", ev.Kind.String()), slog.Duration("ttl", ev.TTL)}
 		if ev.Relogin {
 			attrs = append(attrs, slog.Bool("relogin", true))
@@ -445,13 +603,14 @@ func (m *tokenManager) emit(ev Event) {
 		if ev.Reason != "" {
 			attrs = append(attrs, slog.String("reason", ev.Reason))
 		}
-		if ev.Accessor != "" {
+		if ev.Accessor != "" && m.logger.Enabled(ctx, slog.LevelDebug) {
+			// An accessor can revoke or look up its token: debug only.
 			attrs = append(attrs, slog.String("accessor", ev.Accessor))
 		}
 		if ev.Err != nil {
 			attrs = append(attrs, slog.String("error", ev.Err.Error()))
 		}
-		m.logger.LogAttrs(context.Background(), level, "vault token", attrs...)
+		m.logger.LogAttrs(ctx, level, "vault token", attrs...)
 	}
 	if m.events != nil {
 		m.events(ev)
@@ -462,6 +621,7 @@ func (m *tokenManager) emit(ev Event) {
 func (m *tokenManager) close(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
+	m.isClosed.Store(true)
 	started, login := m.started, m.login
 	m.mu.Unlock()
 	m.cancel()
@@ -479,13 +639,14 @@ func (m *tokenManager) close(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	m.revokes.Wait() // bounded by the client's timeout
 	m.mu.Lock()
-	cur := m.cur
-	revocable := cur != nil && cur.sched.TTL > 0 && cur.auth.TokenType != "batch" // batch tokens cannot be revoked
+	cur := m.cur.Load()
+	ok := revocable(cur)
 	m.mu.Unlock()
 	var err error
 	revoked := false
-	if m.revoke && revocable {
+	if m.revoke && ok {
 		err = m.c.do(ctx, &request{method: http.MethodPost, path: "auth/token/revoke-self", token: cur.tok, noRefine: true}, nil)
 		revoked = err == nil
 	}

@@ -261,12 +261,13 @@ func TestLifecycleVaultDownAndBack(t *testing.T) {
 		if err := c.Authenticate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		// Down from 30 s to 55 s: the renewal, due between 34 s and 40 s
+		// Down from 30 s to 50 s: the renewal, due between 34 s and 40 s
 		// (2/3 of the TTL minus jitter), fails, is retried with backoff, and
-		// succeeds before the token expires at 60 s.
+		// succeeds before the token's usable life ends at 55 s (5 s before
+		// its expiry).
 		time.Sleep(30 * time.Second)
 		fv.setDown(true)
-		time.Sleep(25 * time.Second)
+		time.Sleep(20 * time.Second)
 		fv.setDown(false)
 		_, failed, err := readFor(c, 10*time.Minute, 10*time.Second)
 		if failed != 0 {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type settings struct {
 	retry      *retry.Policy
 	breaker    *retry.BreakerConfig
 	cache      []secretcache.Option
+	// maxResponse bounds successful answers; requireTLS refuses plain http
+	// to another host.
+	maxResponse int64
+	requireTLS  bool
 }
 
 // WithAddress sets Vault's address, such as "https://vault.example.com:8200".
@@ -173,4 +178,26 @@ func WithUserAgent(ua string) Option {
 		s.userAgent = ua
 		return nil
 	}
+}
+
+// WithMaxResponseSize bounds the body of a successful answer (default
+// DefaultMaxResponseSize, 32 MiB); a larger answer fails with
+// ErrResponseTooLarge after reading at most n+1 bytes. Error answers are
+// always read up to 1 MiB.
+func WithMaxResponseSize(n int64) Option {
+	return func(s *settings) error {
+		if n <= 0 {
+			return &ConfigError{Field: "max response size", Problem: "must be greater than zero, got " + strconv.FormatInt(n, 10),
+				Hint: "e.g. 64 << 20 for 64 MiB"}
+		}
+		s.maxResponse = n
+		return nil
+	}
+}
+
+// RequireTLS makes New refuse a plain http:// address on another host than
+// this machine when the client carries a token (without it, New logs one
+// warning: the token would travel unencrypted).
+func RequireTLS() Option {
+	return func(s *settings) error { s.requireTLS = true; return nil }
 }

@@ -2,10 +2,13 @@ package gdsvault
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -15,54 +18,69 @@ import (
 )
 
 func TestRetryClassification(t *testing.T) {
-	c := &Client{}
-	refused := &ConnectionError{Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}
-	reset := &ConnectionError{Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}
-	resp := func(status int, msgs ...string) error {
-		e := &ResponseError{StatusCode: status, Errors: msgs, RetryAfter: 2 * time.Second, fromVault: len(msgs) > 0}
-		e.classify()
-		return e
+	c := &Client{address: "http://vault:8200"}
+	refused := &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}
+	reset := &net.OpError{Op: "read", Err: syscall.ECONNRESET}
+	conn := func(err error) func(r *request) error {
+		return func(r *request) error { return c.connectionError(r, err) }
+	}
+	resp := func(status int, msgs ...string) func(r *request) error {
+		return func(r *request) error {
+			e := &ResponseError{StatusCode: status, Errors: msgs, RetryAfter: 2 * time.Second, fromVault: len(msgs) > 0, idempotent: r.idempotent()}
+			e.classify()
+			return e
+		}
 	}
 	get := &request{method: http.MethodGet, path: "secret/data/x"}
 	post := &request{method: http.MethodPost, path: "secret/data/x"}
 	cas := &request{method: http.MethodPost, path: "secret/data/x", safe: true}
 	creds := &request{method: http.MethodGet, path: "database/creds/app"}
 	for _, tc := range []struct {
-		name  string
-		r     *request
-		err   error
-		retry bool
+		name    string
+		r       *request
+		err     func(*request) error
+		retry   bool
+		unknown bool // the error says the outcome is unknown
 	}{
-		{"read, refused", get, refused, true},
-		{"read, reset", get, reset, true},
-		{"read, 502 html", get, resp(502), true},
-		{"read, 503 sealed", get, resp(503, "Vault is sealed"), true},
-		{"read, 500", get, resp(500, "internal error"), true},
-		{"read, 504", get, resp(504), true},
-		{"read, 412", get, resp(412), true},
-		{"read, 429", get, resp(429, "rate limit quota exceeded"), true},
-		{"read, 400", get, resp(400, "bad"), false},
-		{"read, 403", get, resp(403, "permission denied"), false},
-		{"read, 404", get, resp(404), false},
-		{"read, 405", get, resp(405), false},
-		{"read, cancelled", get, &ConnectionError{Err: context.Canceled}, false},
-		{"write, refused: never reached vault", post, refused, true},
-		{"write, reset: may have run", post, reset, false},
-		{"write, 502: may have run", post, resp(502), false},
-		{"write, sealed: not processed", post, resp(503, "Vault is sealed"), true},
-		{"write, 429: not processed", post, resp(429, "quota"), true},
-		{"write, a proxy's 503 page: may have run", post, resp(503), false},
-		{"a request marked safe (a renewal), reset", cas, reset, true},
-		{"issue credentials, reset", creds, reset, false},
-		{"issue credentials, refused", creds, refused, true},
-		{"circuit open", get, &CircuitOpenError{}, false},
+		{"read, refused", get, conn(refused), true, false},
+		{"read, reset", get, conn(reset), true, false},
+		{"read, 502 html", get, resp(502), true, false},
+		{"read, 503 sealed", get, resp(503, "Vault is sealed"), true, false},
+		{"read, 500", get, resp(500, "internal error"), true, false},
+		{"read, 504", get, resp(504), true, false},
+		{"read, 412", get, resp(412), true, false},
+		{"read, 429", get, resp(429, "rate limit quota exceeded"), true, false},
+		{"read, 400", get, resp(400, "bad"), false, false},
+		{"read, 403", get, resp(403, "permission denied"), false, false},
+		{"read, 404", get, resp(404), false, false},
+		{"read, 405", get, resp(405), false, false},
+		{"read, cancelled", get, conn(context.Canceled), false, false},
+		{"read, unknown CA", get, conn(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), false, false},
+		{"write, refused: never reached vault", post, conn(refused), true, false},
+		{"write, reset: may have run", post, conn(reset), false, true},
+		{"write, bad certificate: never ran", post, conn(x509.HostnameError{Host: "vault"}), false, false},
+		{"write, 502: may have run", post, resp(502), false, true},
+		{"write, sealed: not processed", post, resp(503, "Vault is sealed"), true, false},
+		{"write, 429: not processed", post, resp(429, "quota"), true, false},
+		{"write, a proxy's 503 page: may have run", post, resp(503), false, true},
+		{"a request marked safe (a renewal), reset", cas, conn(reset), true, false},
+		{"issue credentials, reset", creds, conn(reset), false, true},
+		{"issue credentials, refused", creds, conn(refused), true, false},
+		{"circuit open", get, func(*request) error { return &CircuitOpenError{} }, false, false},
 	} {
-		v := c.verdict(context.Background(), tc.r, tc.err)
+		err := tc.err(tc.r)
+		v := c.verdict(context.Background(), err)
 		if v.Retry != tc.retry {
 			t.Errorf("%s: retry = %v, want %v", tc.name, v.Retry, tc.retry)
 		}
-		if v.Retry && errors.Is(tc.err, ErrRateLimited) && v.After != 2*time.Second {
+		if v.Retry && errors.Is(err, ErrRateLimited) && v.After != 2*time.Second {
 			t.Errorf("%s: Retry-After %v not passed on", tc.name, v.After)
+		}
+		if got := errors.Is(err, ErrOutcomeUnknown); got != tc.unknown {
+			t.Errorf("%s: ErrOutcomeUnknown = %v, want %v (%v)", tc.name, got, tc.unknown, err)
+		}
+		if tc.unknown && !strings.Contains(err.Error(), "may have been applied") {
+			t.Errorf("%s: the message does not say the request may have been applied: %v", tc.name, err)
 		}
 	}
 }

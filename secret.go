@@ -2,6 +2,7 @@ package gdsvault
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,7 +19,7 @@ type Secret struct {
 	LeaseID       string         `json:"lease_id"`
 	LeaseDuration int            `json:"lease_duration"`
 	Renewable     bool           `json:"renewable"`
-	Data          map[string]any `json:"data"`
+	Data          SecretData     `json:"data"`
 	Warnings      []string       `json:"warnings"`
 	Auth          *Auth          `json:"auth"`
 	WrapInfo      *WrapInfo      `json:"wrap_info"`
@@ -27,8 +28,9 @@ type Secret struct {
 	Stale bool `json:"-"`
 }
 
-// LeaseTTL is the lease duration as a time.Duration.
-func (s *Secret) LeaseTTL() time.Duration { return time.Duration(s.LeaseDuration) * time.Second }
+// LeaseTTL is the lease duration as a time.Duration (a negative value from
+// the server counts as 0, more than ten years as MaxSaneTTL).
+func (s *Secret) LeaseTTL() time.Duration { return clampSeconds(s.LeaseDuration, 0) }
 
 // String shows the lease and the data's keys, not their values.
 func (s *Secret) String() string {
@@ -49,6 +51,57 @@ func (s *Secret) LogValue() slog.Value {
 	}
 	return slog.GroupValue(slog.String("lease_id", s.LeaseID), slog.Int("lease_duration", s.LeaseDuration),
 		slog.Any("keys", keysOf(s.Data)))
+}
+
+// SecretData holds a secret's keys and values. It is a plain map (index it,
+// range over it, pass it where a map[string]any is wanted), but every
+// printed form shows the keys only: fmt (every verb, also as a field of a
+// struct printed by value or inside a slice or map), slog (text and JSON)
+// and json.Marshal write "[redacted]" for each value. To encode the values
+// on purpose, convert: json.Marshal(map[string]any(s.Data)).
+type SecretData map[string]any
+
+// String lists the keys with redacted values.
+func (d SecretData) String() string {
+	if d == nil {
+		return "map[]"
+	}
+	var b strings.Builder
+	b.WriteString("map[")
+	for i, k := range keysOf(d) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteString(":" + redacted)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// Format makes every fmt verb print String.
+func (d SecretData) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(d.String())) }
+
+// LogValue logs each key with a redacted value.
+func (d SecretData) LogValue() slog.Value {
+	ks := keysOf(d)
+	attrs := make([]slog.Attr, len(ks))
+	for i, k := range ks {
+		attrs[i] = slog.String(k, redacted)
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON writes each key with the value "[redacted]".
+func (d SecretData) MarshalJSON() ([]byte, error) {
+	if d == nil {
+		return []byte("null"), nil
+	}
+	m := make(map[string]string, len(d))
+	for k := range d {
+		m[k] = redacted
+	}
+	return json.Marshal(m)
 }
 
 // WrapInfo describes a response-wrapping token.

@@ -140,5 +140,24 @@ type Auth struct {
 	Orphan        bool              `json:"orphan"`
 }
 
-// TTL is the lease duration as a time.Duration.
-func (a *Auth) TTL() time.Duration { return time.Duration(a.LeaseDuration) * time.Second }
+// TTL is the lease duration as a time.Duration. A value no Vault sends is
+// clamped: a negative one is taken as one minute (a token that "never
+// expires" is only ever 0), more than ten years as ten years.
+func (a *Auth) TTL() time.Duration { return clampSeconds(a.LeaseDuration, time.Minute) }
+
+// MaxSaneTTL bounds a TTL or lease duration from a server: longer is taken as
+// this (ten years), so that no hostile or broken answer overflows a
+// time.Duration or means "never expires".
+const MaxSaneTTL = 10 * 365 * 24 * time.Hour
+
+// clampSeconds turns a server's TTL in seconds into a duration within
+// [0, MaxSaneTTL]; a negative TTL becomes ifNegative.
+func clampSeconds(n int, ifNegative time.Duration) time.Duration {
+	switch {
+	case n < 0:
+		return ifNegative
+	case int64(n) > int64(MaxSaneTTL/time.Second):
+		return MaxSaneTTL
+	}
+	return time.Duration(n) * time.Second
+}

@@ -193,6 +193,60 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 }
 
+// TestSecretsNeverPrintByValueOrInContainers: values, pointers, slices,
+// maps and structs holding secrets, through fmt, slog text and JSON, and
+// json.Marshal.
+func TestSecretsNeverPrintByValueOrInContainers(t *testing.T) {
+	const v = "s3cr3t-value"
+	kv := &KVSecret{Mount: "secret", Path: "app", KVVersion: 2, Data: map[string]any{"db_pass": v, "nested": map[string]any{"k": v}}}
+	g := &Secret{LeaseID: "database/creds/app/xyz", Data: map[string]any{"password": v}}
+	type holder struct {
+		Name   string
+		Secret Secret
+		KV     *KVSecret
+		List   []*Secret
+		ByKey  map[string]KVSecret
+	}
+	h := holder{Name: "h", Secret: *g, KV: kv, List: []*Secret{g, g}, ByKey: map[string]KVSecret{"a": *kv}}
+	var text, js bytes.Buffer
+	tl := slog.New(slog.NewTextHandler(&text, nil))
+	jl := slog.New(slog.NewJSONHandler(&js, nil))
+	for _, l := range []*slog.Logger{tl, jl} {
+		l.Info("x", "byvalue", *g, "kvbyvalue", *kv, "list", []*Secret{g}, "kvlist", []KVSecret{*kv}, "holder", h, "data", g.Data)
+	}
+	j1, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2, _ := json.Marshal([]Secret{*g})
+	outs := map[string]string{
+		"%v value":    fmt.Sprintf("%v", *g),
+		"%+v value":   fmt.Sprintf("%+v", *kv),
+		"%#v value":   fmt.Sprintf("%#v", *kv),
+		"%v slice":    fmt.Sprintf("%v", []Secret{*g}),
+		"%+v holder":  fmt.Sprintf("%+v", h),
+		"%#v holder":  fmt.Sprintf("%#v", h),
+		"%v data":     fmt.Sprint(g.Data),
+		"slog text":   text.String(),
+		"slog json":   js.String(),
+		"json holder": string(j1),
+		"json slice":  string(j2),
+	}
+	for name, o := range outs {
+		if strings.Contains(o, v) {
+			t.Errorf("%s shows the value: %s", name, o)
+		}
+		if !strings.Contains(o, "password") && !strings.Contains(o, "db_pass") {
+			t.Errorf("%s should still name the keys: %s", name, o)
+		}
+	}
+	// The values stay reachable on purpose.
+	b, _ := json.Marshal(map[string]any(g.Data))
+	if !strings.Contains(string(b), v) || g.Data["password"] != v {
+		t.Errorf("explicit encoding lost the value: %s", b)
+	}
+}
+
 func TestNewValidation(t *testing.T) {
 	for name, tc := range map[string]struct {
 		opts  []Option

@@ -69,7 +69,7 @@ func (c *Client) LookupWrapping(ctx context.Context, wrapping Token) (*WrappingI
 		return nil, err
 	}
 	return &WrappingInfo{CreationPath: s.Data.CreationPath, CreationTime: parseTime(s.Data.CreationTime),
-		CreationTTL: time.Duration(s.Data.CreationTTL) * time.Second}, nil
+		CreationTTL: clampSeconds(s.Data.CreationTTL, 0)}, nil
 }
 
 // isBadWrappingToken recognises Vault's refusal of a wrapping token.

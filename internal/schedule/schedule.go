@@ -71,11 +71,31 @@ type Policy struct {
 	// MinWait spaces retries after a failure, so that a credential close to
 	// its end is not retried in a tight loop.
 	MinWait time.Duration
+	// LeadFraction and MaxLead set the end of a credential's usable life:
+	// it is no longer handed out for the last min(TTL*LeadFraction,
+	// MaxLead) before its expiry, so that a request that carries it
+	// reaches Vault in time even on a busy machine. Renewals aim to finish
+	// before that point.
+	LeadFraction float64
+	MaxLead      time.Duration
 }
 
 // Default is the policy gdsvault uses.
 var Default = Policy{Fraction: 2.0 / 3.0, Jitter: 0.1, BackoffBase: 250 * time.Millisecond, BackoffMax: 30 * time.Second,
-	Margin: 500 * time.Millisecond, MinWait: 100 * time.Millisecond}
+	Margin: time.Second, MinWait: 100 * time.Millisecond, LeadFraction: 0.2, MaxLead: 5 * time.Second}
+
+// Usable is when the credential stops being handed out (zero when it never
+// expires): a lead of min(TTL*LeadFraction, MaxLead) before its expiry.
+func (p Policy) Usable(s State) time.Time {
+	if s.TTL <= 0 {
+		return time.Time{}
+	}
+	lead := time.Duration(float64(s.TTL) * p.LeadFraction)
+	if lead > p.MaxLead {
+		lead = p.MaxLead
+	}
+	return s.Expiry().Add(-max(lead, 0))
+}
 
 // Next says what to do for credential s, and when. rnd is a random number
 // in [0, 1) (from the caller, so the function stays pure). The time returned
@@ -99,11 +119,12 @@ func (p Policy) Next(s State, now time.Time, rnd float64) (Action, time.Time) {
 		}
 		return Replace, now
 	}
+	end := p.Usable(s)
 	if s.Failures == 0 {
 		frac := p.Fraction - p.Jitter*rnd
-		return action, p.bound(s.Granted.Add(time.Duration(float64(s.TTL)*frac)), now, expiry)
+		return action, p.bound(s.Granted.Add(time.Duration(float64(s.TTL)*frac)), now, end, expiry)
 	}
-	at := p.bound(now.Add(p.Backoff(s.Failures, rnd)), now, expiry)
+	at := p.bound(now.Add(p.Backoff(s.Failures, rnd)), now, end, expiry)
 	if at.Before(now.Add(p.MinWait)) {
 		at = now.Add(p.MinWait)
 	}
@@ -114,10 +135,15 @@ func (p Policy) Next(s State, now time.Time, rnd float64) (Action, time.Time) {
 }
 
 // bound keeps at within [now, latest], where latest leaves Margin (or, for
-// short lifetimes, half of what is left) before expiry.
-func (p Policy) bound(at, now, expiry time.Time) time.Time {
-	left := expiry.Sub(now)
-	latest := expiry.Add(-p.Margin)
+// short lifetimes, half of what is left) before the end of the usable life,
+// or, once that is less than Margin away, before expiry.
+func (p Policy) bound(at, now, end, expiry time.Time) time.Time {
+	target := end
+	if !now.Before(end.Add(-p.Margin)) {
+		target = expiry
+	}
+	left := target.Sub(now)
+	latest := target.Add(-p.Margin)
 	if half := now.Add(left / 2); latest.Before(half) {
 		latest = half
 	}

@@ -1,0 +1,610 @@
+package gdsvault
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gdsvault/gdsvault/retry"
+)
+
+// The request pipeline. Every call to Vault goes through do:
+//
+//	do       circuit breaker, then attempts under the retry policy (one retry
+//	         layer: an attempt includes the login it may need)
+//	attempt  token from the token source; exchange; when Vault calls the
+//	         token invalid, the source drops it and the attempt goes once
+//	         more with a new one
+//	exchange one HTTP round trip: send, status, body (capped), decode
+//
+// Errors carry what the retry layer needs to decide (transient or not, and
+// whether the failed request could run twice); nothing else is retried.
+
+// request is one call to Vault's HTTP API.
+type request struct {
+	method string
+	path   string // API path without /v1/
+	query  url.Values
+	body   any
+	// contentType overrides application/json.
+	contentType string
+	// noToken sends no token; token, when set, is sent instead of the source's.
+	noToken bool
+	token   Token
+	// noRefine skips the lookup-self that tells an invalid token from a
+	// policy denial after a 403.
+	noRefine bool
+	// safe marks a POST or PUT that may run twice (check-and-set writes,
+	// renewals, lookups).
+	safe bool
+}
+
+// idempotent reports whether sending r twice does no harm.
+func (r *request) idempotent() bool {
+	if r.safe {
+		return true
+	}
+	switch r.method {
+	case http.MethodGet, http.MethodHead:
+		// Reading dynamic credentials issues new ones: not a plain read.
+		return !strings.Contains(r.path, "/creds/")
+	case http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// DefaultMaxResponseSize bounds a successful answer's body unless
+// WithMaxResponseSize says otherwise.
+const DefaultMaxResponseSize = 32 << 20
+
+// maxErrorBody bounds an error answer's body.
+const maxErrorBody = 1 << 20
+
+// do sends r with the client's retry policy and circuit breaker, and decodes
+// a successful JSON answer into out (when out is not nil).
+func (c *Client) do(ctx context.Context, r *request, out any) error {
+	if c.shared.closed.Load() {
+		return ErrClosed
+	}
+	var done func(retry.Outcome)
+	if b := c.shared.breaker; b != nil && !c.noBreaker {
+		var err error
+		if done, err = b.Allow(); err != nil {
+			return &CircuitOpenError{Address: c.address, Path: r.path}
+		}
+		defer done(retry.Ignore) // frees a probe slot even if what follows panics; the first report wins
+	}
+	err := c.attempt(ctx, r, out)
+	switch {
+	case err == nil:
+		if c.retry.Budget != nil {
+			c.retry.Budget.Refund(1) // healthy traffic refills the retry budget
+		}
+	case c.retry.MaxAttempts > 1 && c.verdict(ctx, err).Retry:
+		op := func(ctx context.Context) error { return c.attempt(ctx, r, out) }
+		err = retry.Continue(ctx, c.retry, err, op, func(err error) retry.Verdict { return c.verdict(ctx, err) })
+	}
+	if done != nil {
+		switch {
+		case ctx.Err() != nil || errors.Is(err, ErrRateLimited):
+			done(retry.Ignore) // the caller gave up, or Vault pushed back: nothing learned about its health
+		case IsTransient(err):
+			done(retry.Failure)
+		default:
+			done(retry.Success)
+		}
+	}
+	return err
+}
+
+// attempt is one try of r: a token (which may mean a login), the exchange,
+// and, when Vault calls the token invalid, one more exchange on a new token.
+func (c *Client) attempt(ctx context.Context, r *request, out any) error {
+	tok, fromSource := r.token, false
+	if tok.IsZero() && !r.noToken && c.tokens != nil {
+		var err error
+		if tok, err = c.tokens.Token(ctx); err != nil {
+			return err
+		}
+		fromSource = true
+	}
+	inv, _ := c.tokens.(tokenInvalidator)
+	for replaced := 0; ; replaced++ {
+		err := c.exchange(ctx, r, tok, out)
+		if !fromSource || inv == nil {
+			return err
+		}
+		if err == nil {
+			inv.accepted(tok)
+			return nil
+		}
+		if !errors.Is(err, ErrInvalidToken) || replaced == maxTokenReplacements {
+			return err
+		}
+		// The token was revoked or expired under us (perhaps under many
+		// callers at once, perhaps while this process was starved of CPU):
+		// the source drops it (once) and hands out its successor. A source
+		// that sees its fresh tokens refused backs off and says so here.
+		inv.refused(tok, err)
+		if tok, err = c.tokens.Token(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// maxTokenReplacements bounds how often one attempt takes a new token after
+// Vault called the one it carried invalid.
+const maxTokenReplacements = 2
+
+// exchange is one HTTP round trip carrying tok. Failures are *ResponseError,
+// *ConnectionError or *ConfigError.
+func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any) error {
+	start := time.Now()
+	resp, err := c.send(ctx, r, tok)
+	if err != nil {
+		c.logRequest(ctx, r, 0, start, err)
+		return err
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+	}()
+	if resp.StatusCode >= 300 {
+		re := c.responseError(r, resp)
+		re.sentToken = &tok
+		if re.StatusCode == http.StatusForbidden && !tok.IsZero() && !r.noRefine && errors.Is(re, ErrPermissionDenied) {
+			c.refineDenied(ctx, r, re, tok)
+		}
+		c.logRequest(ctx, r, resp.StatusCode, start, re)
+		return re
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		c.logRequest(ctx, r, resp.StatusCode, start, nil)
+		return nil
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := c.readBody(ctx, r, resp, buf); err != nil {
+		c.logRequest(ctx, r, resp.StatusCode, start, err)
+		return err
+	}
+	c.logRequest(ctx, r, resp.StatusCode, start, nil)
+	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
+		return nil // an empty 200 body: nothing to decode
+	}
+	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+		re := &ResponseError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path, Namespace: c.namespace,
+			Errors: []string{"cannot decode the JSON answer: " + decodeText(err)},
+			Hint:   "a proxy may have cut or replaced Vault's answer", idempotent: r.idempotent()}
+		re.setKind(ErrMalformedResponse)
+		return re
+	}
+	return nil
+}
+
+// readBody reads a successful answer into buf, up to the client's limit. A
+// body cut off or stalled on the way is a connection failure (transient); a
+// body over the limit is ErrResponseTooLarge.
+func (c *Client) readBody(ctx context.Context, r *request, resp *http.Response, buf *bytes.Buffer) error {
+	limit := c.maxResponse
+	if resp.ContentLength > limit {
+		return c.tooLarge(r, resp, resp.ContentLength)
+	}
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if n > limit {
+		return c.tooLarge(r, resp, -1)
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	} else if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("the answer was cut off: %w", err)
+	} else {
+		err = fmt.Errorf("reading the answer: %w", err)
+	}
+	return c.connectionError(r, err)
+}
+
+func (c *Client) tooLarge(r *request, resp *http.Response, size int64) error {
+	msg := "the answer is larger than the client's limit of " + strconv.FormatInt(c.maxResponse, 10) + " bytes"
+	if size > 0 {
+		msg = "the answer (" + strconv.FormatInt(size, 10) + " bytes) is larger than the client's limit of " + strconv.FormatInt(c.maxResponse, 10) + " bytes"
+	}
+	re := &ResponseError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path, Namespace: c.namespace, Errors: []string{msg},
+		Hint: "raise the limit with WithMaxResponseSize if this answer is expected", idempotent: r.idempotent()}
+	re.setKind(ErrResponseTooLarge)
+	return re
+}
+
+// decodeText is a JSON decoding error without the values that caused it
+// (encoding/json quotes the offending input, which may be a secret).
+func decodeText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "invalid JSON at byte " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "the answer"
+		}
+		return "field " + field + ": a JSON " + te.Value + " where " + te.Type.String() + " was expected"
+	}
+	return errText(err) // our own decoders' errors, which never quote the input
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer {
+	b := bufferPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // keep only small buffers: one huge answer must not stay in memory
+		bufferPool.Put(b)
+	}
+}
+
+// send builds and sends the HTTP request.
+func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Response, error) {
+	var body io.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, &ConfigError{Field: "request body", Problem: "cannot encode as JSON: " + errText(err)}
+		}
+		body = bytes.NewReader(b)
+	}
+	u := c.address + "/v1/" + escapePath(r.path)
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	cancel := func() {}
+	if c.ctxTimeout {
+		// The deadline must cover reading the body: it is cancelled when
+		// the body is closed, not when send returns.
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, c.timeout)
+		cancel = stop
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		cancel()
+		return nil, &ConfigError{Field: "path", Problem: "cannot build a request for " + quoteShort(r.path) + ": " + errText(err)}
+	}
+	h := req.Header
+	h["X-Vault-Request"] = []string{"true"}
+	if !tok.IsZero() {
+		h["X-Vault-Token"] = []string{tok.Reveal()}
+	}
+	if c.namespace != "" {
+		h["X-Vault-Namespace"] = []string{c.namespace}
+	}
+	if body != nil {
+		ct := r.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		h["Content-Type"] = []string{ct}
+	}
+	if c.userAgent != "" {
+		h["User-Agent"] = []string{c.userAgent}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		cancel()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is in the ConnectionError already
+		}
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) && !isCertificateError(err) {
+			err = ctx.Err()
+		}
+		return nil, c.connectionError(r, err)
+	}
+	if c.ctxTimeout {
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	}
+	return resp, nil
+}
+
+// connectionError describes a request that got no (whole) answer.
+func (c *Client) connectionError(r *request, err error) *ConnectionError {
+	ce := &ConnectionError{Method: r.method, Address: c.address, Path: r.path, Err: err, idempotent: r.idempotent()}
+	if isCertificateError(err) {
+		ce.kind = ErrCertificate
+	} else {
+		ce.unknown = !ce.idempotent && !notProcessed(err)
+	}
+	return ce
+}
+
+// isCertificateError recognises a failed verification of the server's
+// certificate, or a server that refused ours: a configuration problem that
+// no retry can fix.
+func isCertificateError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var ae tls.AlertError
+	switch {
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
+		return true
+	case errors.As(err, &ae):
+		switch ae {
+		case 42, 43, 44, 45, 46, 48, 116: // bad, unsupported, revoked, expired, unknown certificate; unknown CA; certificate required
+			return true
+		}
+	}
+	return false
+}
+
+// checkRedirect follows Vault's redirects (a standby sends clients to the
+// active node) only where the token may go: never from https to http, and
+// over plain http never to another host; at most 3 of them.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("stopped after 3 redirects")
+	}
+	from := via[0].URL
+	switch {
+	case from.Scheme == "https" && req.URL.Scheme != "https":
+		return fmt.Errorf("refused a redirect from https to %s: the token would travel in clear text", req.URL.Scheme)
+	case from.Scheme != "https" && req.URL.Host != from.Host:
+		return fmt.Errorf("refused a redirect to another host (%s) over plain http: the token would follow it", req.URL.Host)
+	}
+	return nil
+}
+
+// cancelOnClose ends a request's own deadline when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// errorBody is the JSON shape of Vault's error answers.
+type errorBody struct {
+	Errors   []string        `json:"errors"`
+	Warnings []string        `json:"warnings"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// responseError reads Vault's error answer.
+func (c *Client) responseError(r *request, resp *http.Response) *ResponseError {
+	re := &ResponseError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path, Namespace: c.namespace, idempotent: r.idempotent()}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		re.RetryAfter = parseRetryAfter(ra, time.Now())
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var eb errorBody
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &eb); err == nil {
+			re.fromVault = true
+		} else {
+			ct := resp.Header.Get("Content-Type")
+			if ct == "" {
+				ct = "unknown"
+			}
+			eb = errorBody{Errors: []string{"answer is not Vault JSON (content type " + ct + ", " + strconv.Itoa(len(raw)) + " bytes): a proxy or load balancer may stand in front of Vault"}}
+		}
+	}
+	re.Errors, re.Warnings, re.data = flattenErrors(eb.Errors), eb.Warnings, eb.Data
+	re.classify()
+	switch {
+	case errors.Is(re, ErrSealed):
+		re.Hint = "unseal Vault (vault operator unseal) or talk to another node"
+	case errors.Is(re, ErrInvalidToken):
+		re.Hint = hintInvalidToken
+	case errors.Is(re, ErrRateLimited):
+		re.Hint = "Vault's rate limit quota was reached; slow down or raise the quota"
+	}
+	return re
+}
+
+const hintInvalidToken = "the token is invalid (expired, revoked or unknown to this Vault): log in again or set a fresh VAULT_TOKEN"
+
+// flattenErrors splits Vault's multi-error texts ("2 errors occurred:\n\t*
+// a\n\t* b\n\n") into one message each.
+func flattenErrors(errs []string) []string {
+	var out []string
+	for _, e := range errs {
+		if !strings.Contains(e, "\n\t* ") {
+			out = append(out, strings.TrimSpace(e))
+			continue
+		}
+		for _, line := range strings.Split(e, "\n") {
+			if m, ok := strings.CutPrefix(strings.TrimSpace(line), "* "); ok {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// refineDenied tells an invalid token from a policy denial after a 403: a
+// token that cannot even look itself up is invalid. For a policy denial it
+// adds the token's capabilities on the path to the hint.
+func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError, tok Token) {
+	err := c.exchange(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", noRefine: true}, tok, nil)
+	var lre *ResponseError
+	switch {
+	case err == nil:
+		// The token is valid: its policies deny this.
+	case errors.As(err, &lre) && errors.Is(lre, ErrInvalidToken):
+		re.setKind(ErrInvalidToken)
+		re.Hint = hintInvalidToken
+		return
+	default:
+		// Cannot tell (a token without the default policy may not look
+		// itself up): leave it a permission denial.
+		return
+	}
+	op := operationOf(r)
+	re.Hint = "the token's policies do not grant " + op + " on " + r.path
+	var caps struct {
+		Data map[string][]string `json:"data"`
+	}
+	capErr := c.exchange(ctx, &request{method: http.MethodPost, path: "sys/capabilities-self", noRefine: true,
+		body: map[string]any{"paths": []string{r.path}}}, tok, &caps)
+	if capErr == nil {
+		if cs, ok := caps.Data[r.path]; ok {
+			re.Capabilities = cs
+			re.Hint += " (its capabilities there: " + strings.Join(cs, ", ") + ")"
+		}
+	}
+}
+
+func operationOf(r *request) string {
+	switch {
+	case r.query.Get("list") == "true":
+		return "list"
+	case r.method == http.MethodGet:
+		return "read"
+	case r.method == http.MethodDelete:
+		return "delete"
+	case r.method == http.MethodPatch:
+		return "patch"
+	default:
+		return "create/update"
+	}
+}
+
+// verdict classifies a failure for the retry loop. Only a transient failure
+// of a request that may run twice (or that certainly did not run) is
+// retried; a failure caused by the caller's own context never is.
+func (c *Client) verdict(ctx context.Context, err error) retry.Verdict {
+	if ctx.Err() != nil || !IsTransient(err) || errors.Is(err, ErrCircuitOpen) {
+		return retry.Verdict{}
+	}
+	if !repeatable(err) {
+		return retry.Verdict{} // it may have run once already
+	}
+	v := retry.Verdict{Retry: true, Cost: 5}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		v.After = re.RetryAfter
+	}
+	var lb *loginBackoffError
+	if errors.As(err, &lb) {
+		v.After = max(v.After, time.Until(lb.until)) // no new login before then: waiting less is pointless
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		v.Cost = 10
+	}
+	return v
+}
+
+// repeatable reports whether the request that failed with err may be sent
+// again: it does no harm twice, or it certainly did not run.
+func repeatable(err error) bool {
+	var re *ResponseError
+	if errors.As(err, &re) {
+		return re.idempotent || notProcessed(err)
+	}
+	var ce *ConnectionError
+	if errors.As(err, &ce) {
+		return ce.idempotent || notProcessed(err)
+	}
+	return false
+}
+
+// notProcessed reports whether the failed request certainly did not run in
+// Vault: the connection was never made, or Vault said it did not process it.
+func notProcessed(err error) bool {
+	var re *ResponseError
+	if errors.As(err, &re) {
+		switch {
+		case re.StatusCode == http.StatusTooManyRequests, re.StatusCode == http.StatusPreconditionFailed:
+			return true
+		case re.StatusCode == http.StatusServiceUnavailable && re.fromVault:
+			return true // Vault's own 503 (sealed, standby): not processed; a proxy's 503 may come after Vault ran it
+		}
+		return false
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dnsErr) || isCertificateError(err)
+}
+
+func (c *Client) logRequest(ctx context.Context, r *request, status int, start time.Time, err error) {
+	level := slog.LevelDebug
+	if !c.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.method), slog.String("path", r.path),
+		slog.Int("status", status), slog.Duration("duration", time.Since(start)),
+	}
+	if c.namespace != "" {
+		attrs = append(attrs, slog.String("namespace", c.namespace))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	c.logger.LogAttrs(ctx, level, "vault request", attrs...)
+}
+
+// parseRetryAfter reads seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(min(n, 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// escapePath escapes each segment of an API path, without allocating when
+// nothing needs escaping.
+func escapePath(p string) string {
+	for i := 0; i < len(p); i++ {
+		if !pathSafe(p[i]) {
+			segs := strings.Split(p, "/")
+			for j, s := range segs {
+				segs[j] = url.PathEscape(s)
+			}
+			return strings.Join(segs, "/")
+		}
+	}
+	return p
+}
+
+func pathSafe(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+		b == '/' || b == '-' || b == '_' || b == '.' || b == '~' || b == '@' || b == ':' || b == '+' || b == '='
+}
