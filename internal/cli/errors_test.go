@@ -3,6 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -48,6 +53,57 @@ func TestErrorLines(t *testing.T) {
 	} {
 		if got := errorLines(tc.err); got != tc.want {
 			t.Errorf("errorLines(%q) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestConnectionHints reaches servers that fail the two ways the hints are
+// for: a certificate signed by an unknown CA, and a write whose answer is
+// lost (the connection closes once the request is in).
+func TestConnectionHints(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the request went through: %s %s", r.Method, r.URL)
+	}))
+	defer tlsSrv.Close()
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failures are the point
+	lost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/v1/auth/token/lookup-self":
+			io.WriteString(w, `{"data":{"policies":["root"],"ttl":0,"type":"service"}}`)
+			return
+		case strings.HasPrefix(r.URL.Path, "/v1/sys/internal/ui/mounts/"):
+			io.WriteString(w, `{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}`)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer lost.Close()
+	tok := map[string]string{"VAULT_TOKEN": "hvs.not-a-real-token"}
+	for _, tc := range []struct {
+		name   string
+		addr   string
+		args   []string
+		has    []string
+		hasNot string
+	}{
+		{"unknown CA", tlsSrv.URL, []string{"get", "secret/x"}, []string{"hint: Vault's TLS certificate is not trusted", "VAULT_CACERT"}, "is Vault running"},
+		{"lost answer to a write", lost.URL, []string{"put", "secret/x", "k=v"}, []string{"hint: the answer was lost", "may have been applied"}, "is Vault running"},
+	} {
+		env := map[string]string{"VAULT_ADDR": tc.addr}
+		maps.Copy(env, tok)
+		_, errOut, code := run(t, env, "", tc.args...)
+		if code != ExitError || strings.Contains(errOut, tc.hasNot) {
+			t.Errorf("%s: code %d, stderr %q", tc.name, code, errOut)
+		}
+		for _, s := range tc.has {
+			if !strings.Contains(errOut, s) {
+				t.Errorf("%s: stderr %q does not say %q", tc.name, errOut, s)
+			}
 		}
 	}
 }
