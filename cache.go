@@ -49,16 +49,16 @@ type caches struct {
 // newCaches builds the caches from options WithCache has already validated
 // (in New, which reports a bad one as a *ConfigError), with non-nil clone
 // functions: secretcache.New cannot fail here.
-func newCaches(opts []secretcache.Option) *caches {
+func newCaches(opts []secretcache.Option) (*caches, error) {
 	kv, err := secretcache.New((*KVSecret).Clone, kvHints, opts...)
 	if err != nil {
-		panic("gdsvault: unreachable: cache options not validated by WithCache: " + err.Error())
+		return nil, err
 	}
 	read, err := secretcache.New((*Secret).Clone, secretHints, opts...)
 	if err != nil {
-		panic("gdsvault: unreachable: cache options not validated by WithCache: " + err.Error())
+		return nil, err
 	}
-	return &caches{kv: kv, read: read}
+	return &caches{kv: kv, read: read}, nil
 }
 
 func kvHints(s *KVSecret) secretcache.Hints {

@@ -121,7 +121,11 @@ func New(opts ...Option) (*Client, error) {
 		c.shared.breaker = retry.NewBreaker(*s.breaker)
 	}
 	if s.cache != nil {
-		c.shared.caches = newCaches(s.cache)
+		cs, err := newCaches(s.cache)
+		if err != nil {
+			return nil, err
+		}
+		c.shared.caches = cs
 	}
 	switch {
 	case s.httpClient != nil:

@@ -162,13 +162,14 @@ type tokenManager struct {
 	cur      atomic.Pointer[tokenState]
 	isClosed atomic.Bool
 
-	mu      sync.Mutex
-	login   *loginCall
-	started bool
-	closed  bool
-	wake    chan struct{}
-	done    chan struct{}
-	revokes sync.WaitGroup // best-effort revocations of dropped tokens
+	mu       sync.Mutex
+	login    *loginCall
+	renewing *loginCall
+	started  bool
+	closed   bool
+	wake     chan struct{}
+	done     chan struct{}
+	revokes  sync.WaitGroup // best-effort revocations of dropped tokens
 	// After failed logins, or after Vault refused tokens it had just
 	// issued, callers get the last error until loginRetryAt instead of
 	// starting a login each (no login storm against a refusing, broken or
@@ -216,31 +217,55 @@ func (m *tokenManager) Token(ctx context.Context) (Token, error) {
 	if s := m.cur.Load(); s != nil && s.usable(now) && !m.isClosed.Load() {
 		return s.tok, nil // the hot path: no lock
 	}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return Token{}, ErrClosed
-	}
-	if s := m.cur.Load(); s != nil && s.usable(now) {
-		m.mu.Unlock()
-		return s.tok, nil
-	}
-	if m.login == nil && now.Before(m.loginRetryAt) {
-		err := &loginBackoffError{err: m.loginErr, until: m.loginRetryAt, reason: m.backoffReasonLocked()}
-		m.mu.Unlock()
-		return Token{}, err
-	}
-	call := m.startLoginLocked("no valid token")
-	m.mu.Unlock()
-	select {
-	case <-call.done:
-		if call.err != nil {
-			return Token{}, call.err
+	// The token is missing or near its end. A renewable token still valid
+	// is renewed (callers wait for that one renewal, not for a login that
+	// may use up a single-use credential); otherwise a login replaces it.
+	// While a valid token is held it is served when neither helps.
+	var lastErr error
+	for range 3 {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return Token{}, ErrClosed
 		}
-		return call.state.tok, nil
-	case <-ctx.Done():
-		return Token{}, &ConnectionError{Method: http.MethodPost, Address: m.c.address, Path: "login", Err: ctx.Err()}
+		now = time.Now()
+		s := m.cur.Load()
+		if s != nil && s.usable(now) {
+			m.mu.Unlock()
+			return s.tok, nil
+		}
+		valid := s != nil && now.Before(s.sched.Expiry())
+		var call *loginCall
+		switch {
+		case valid && s.sched.Renewable && !s.sched.Capped && lastErr == nil:
+			call = m.startRenewLocked(s)
+		case valid && (m.fixed || lastErr != nil || (m.login == nil && now.Before(m.loginRetryAt))):
+			m.mu.Unlock()
+			return s.tok, nil // nothing better to hand out while it lasts
+		case m.login == nil && now.Before(m.loginRetryAt):
+			err := &loginBackoffError{err: m.loginErr, until: m.loginRetryAt, reason: m.backoffReasonLocked()}
+			m.mu.Unlock()
+			return Token{}, err
+		case lastErr != nil && m.login == nil:
+			m.mu.Unlock()
+			return Token{}, lastErr
+		default:
+			call = m.startLoginLocked("no valid token")
+		}
+		m.mu.Unlock()
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return Token{}, &ConnectionError{Method: http.MethodPost, Address: m.c.address, Path: "login", Err: ctx.Err()}
+		}
+		if call.err != nil {
+			lastErr = call.err
+		}
 	}
+	if lastErr == nil {
+		lastErr = &ConnectionError{Method: http.MethodPost, Address: m.c.address, Path: "login", Err: errors.New("no token after renewal and login")}
+	}
+	return Token{}, lastErr
 }
 
 func (m *tokenManager) backoffReasonLocked() string {
@@ -254,6 +279,25 @@ func (m *tokenManager) backoffReasonLocked() string {
 func (m *tokenManager) authenticate(ctx context.Context) error {
 	_, err := m.Token(ctx)
 	return err
+}
+
+// startRenewLocked joins the renewal in flight or starts one for s. m.mu is
+// held.
+func (m *tokenManager) startRenewLocked(s *tokenState) *loginCall {
+	if m.renewing != nil {
+		return m.renewing
+	}
+	call := &loginCall{done: make(chan struct{})}
+	m.renewing = call
+	go func() {
+		err := m.renew(s)
+		m.mu.Lock()
+		m.renewing = nil
+		call.state, call.err = m.cur.Load(), err
+		m.mu.Unlock()
+		close(call.done)
+	}()
+	return call
 }
 
 // startLoginLocked joins the login in flight or starts one. m.mu is held.
@@ -296,9 +340,13 @@ func (m *tokenManager) runLogin(call *loginCall, reason string) {
 	}
 	now := time.Now()
 	var ev Event
+	repeated := false
 	m.mu.Lock()
 	cur := m.cur.Load()
 	if err != nil {
+		// The same failure again (a refused credential, a dead wrapping
+		// token): one warning, then debug lines.
+		repeated = m.loginErr != nil && m.loginErr.Error() == err.Error()
 		ev = Event{Kind: EventLoginFailed, Time: now, Err: err, Reason: reason}
 		if cur != nil {
 			st := cur.sched
@@ -336,7 +384,11 @@ func (m *tokenManager) runLogin(call *loginCall, reason string) {
 	m.mu.Unlock()
 	close(call.done)
 	m.signal()
-	m.emit(ev)
+	if repeated {
+		m.emitAt(ev, slog.LevelDebug)
+	} else {
+		m.emit(ev)
+	}
 }
 
 func (m *tokenManager) signal() {
@@ -450,7 +502,14 @@ func (m *tokenManager) run() {
 		}
 		switch action {
 		case schedule.Renew:
-			m.renew(cur)
+			m.mu.Lock()
+			call := m.startRenewLocked(cur)
+			m.mu.Unlock()
+			select {
+			case <-call.done:
+			case <-m.bg.Done():
+				return
+			}
 		case schedule.Replace:
 			m.replace(cur, st)
 		}
@@ -477,7 +536,9 @@ func renewalRefused(err error) bool {
 	return re.StatusCode >= 400
 }
 
-func (m *tokenManager) renew(s *tokenState) {
+// renew renews s once, and logs in again when Vault refuses; it returns
+// the renewal's error.
+func (m *tokenManager) renew(s *tokenState) error {
 	ctx, cancel := context.WithTimeout(m.bg, m.c.timeout)
 	defer cancel()
 	now := time.Now() // the new TTL counts from no later than this
@@ -489,7 +550,7 @@ func (m *tokenManager) renew(s *tokenState) {
 	m.mu.Lock()
 	if m.cur.Load() != s {
 		m.mu.Unlock()
-		return // replaced meanwhile
+		return err // replaced meanwhile
 	}
 	var ev Event
 	relogin := false
@@ -527,6 +588,7 @@ func (m *tokenManager) renew(s *tokenState) {
 	if relogin && !m.fixed {
 		m.relogin(ev.Reason)
 	}
+	return err
 }
 
 // replace logs in again before the token expires (or, for a token that
@@ -584,15 +646,20 @@ func (m *tokenManager) relogin(reason string) {
 }
 
 func (m *tokenManager) emit(ev Event) {
-	if ev.Kind == 0 {
-		return
-	}
 	level := slog.LevelInfo
 	switch ev.Kind {
 	case EventRenewed, EventClosed:
 		level = slog.LevelDebug
 	case EventLoginFailed, EventRenewFailed, EventExpired:
 		level = slog.LevelWarn
+	}
+	m.emitAt(ev, level)
+}
+
+// emitAt logs ev at level and hands it to the events callback.
+func (m *tokenManager) emitAt(ev Event, level slog.Level) {
+	if ev.Kind == 0 {
+		return
 	}
 	ctx := context.Background()
 	if m.logger.Enabled(ctx, level) {

@@ -32,8 +32,8 @@ func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOp
 // check-and-set) only when it cannot have reached Vault.
 func WithRetry(p retry.Policy) Option {
 	return func(s *settings) error {
-		if p.MaxAttempts < 0 {
-			return &ConfigError{Field: "retry", Problem: "MaxAttempts must not be negative"}
+		if err := p.Validate(); err != nil {
+			return err
 		}
 		if p.MaxAttempts == 0 {
 			p.MaxAttempts = retry.Default.MaxAttempts // as retry.Policy documents
@@ -65,5 +65,11 @@ func WithMaxRetries(n int) Option {
 // cfg.Cooldown and close the circuit after cfg.Successes good probes
 // (defaults 5, 30 s, 2). Off unless given.
 func WithCircuitBreaker(cfg retry.BreakerConfig) Option {
-	return func(s *settings) error { s.breaker = &cfg; return nil }
+	return func(s *settings) error {
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		s.breaker = &cfg
+		return nil
+	}
 }

@@ -15,14 +15,14 @@ import (
 // Secret is Vault's answer to a generic read or write. Printing it with fmt or
 // slog shows its keys, never its values.
 type Secret struct {
-	RequestID     string         `json:"request_id"`
-	LeaseID       string         `json:"lease_id"`
-	LeaseDuration int            `json:"lease_duration"`
-	Renewable     bool           `json:"renewable"`
-	Data          SecretData     `json:"data"`
-	Warnings      []string       `json:"warnings"`
-	Auth          *Auth          `json:"auth"`
-	WrapInfo      *WrapInfo      `json:"wrap_info"`
+	RequestID     string     `json:"request_id"`
+	LeaseID       string     `json:"lease_id"`
+	LeaseDuration int        `json:"lease_duration"`
+	Renewable     bool       `json:"renewable"`
+	Data          SecretData `json:"data"`
+	Warnings      []string   `json:"warnings"`
+	Auth          *Auth      `json:"auth"`
+	WrapInfo      *WrapInfo  `json:"wrap_info"`
 	// Stale is set when the client's cache answered with an old value
 	// because Vault could not be reached (see WithCache).
 	Stale bool `json:"-"`

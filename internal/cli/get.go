@@ -70,7 +70,7 @@ func (o *getOptions) run(cmd *cobra.Command, path string) error {
 	case "env":
 		return writeEnv(w, s.Data, o.envPrefix)
 	case "json", "yaml":
-		out := map[string]any{"data": s.Data}
+		out := map[string]any{"data": map[string]any(s.Data)} // the values, on purpose
 		if m := metadataMap(s); m != nil {
 			out["metadata"] = m
 		}

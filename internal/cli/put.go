@@ -107,19 +107,9 @@ func (o *putOptions) parseData(kvs []string) (map[string]any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("reading the value of %s from standard input: %w", k, err)
 			}
-			v = trimNewline(string(b))
+			v = string(b) // byte for byte, as `vault kv put k=-`
 		}
 		data[k] = v
 	}
 	return data, nil
-}
-
-// trimNewline removes one trailing newline (\n or \r\n), the one echo or a
-// here-string adds; a value that needs it can come from @FILE.
-func trimNewline(s string) string {
-	s, ok := strings.CutSuffix(s, "\n")
-	if ok {
-		s = strings.TrimSuffix(s, "\r")
-	}
-	return s
 }

@@ -17,13 +17,12 @@ func TestPutValueFromStdin(t *testing.T) {
 		args  []string
 		want  map[string]string // what the secret holds afterwards
 	}{
-		{"echo", "s3cret\n", []string{"k=-"}, map[string]string{"k": "s3cret"}},
+		// As `vault kv put k=-`: stdin is the value, byte for byte.
 		{"printf", "s3cret", []string{"k=-"}, map[string]string{"k": "s3cret"}},
-		{"crlf", "s3cret\r\n", []string{"k=-"}, map[string]string{"k": "s3cret"}},
-		{"one newline only", "s3cret\n\n", []string{"k=-"}, map[string]string{"k": "s3cret\n"}},
-		{"multiline", "l1\nl2\n", []string{"k=-"}, map[string]string{"k": "l1\nl2"}},
+		{"echo keeps its newline", "s3cret\n", []string{"k=-"}, map[string]string{"k": "s3cret\n"}},
+		{"multiline", "l1\nl2\n", []string{"k=-"}, map[string]string{"k": "l1\nl2\n"}},
 		{"empty", "", []string{"k=-"}, map[string]string{"k": ""}},
-		{"with other keys", "pw\n", []string{"user=u", "pass=-", "cert=@" + file}, map[string]string{"user": "u", "pass": "pw", "cert": "-----BEGIN-----\nAAAA\n-----END-----\n"}},
+		{"with other keys", "pw", []string{"user=u", "pass=-", "cert=@" + file}, map[string]string{"user": "u", "pass": "pw", "cert": "-----BEGIN-----\nAAAA\n-----END-----\n"}},
 		{"dash inside a value", "", []string{"k=a-b", "l=--"}, map[string]string{"k": "a-b", "l": "--"}},
 	} {
 		p := mount + "/stdin/" + strings.ReplaceAll(tc.name, " ", "-")

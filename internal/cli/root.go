@@ -194,12 +194,11 @@ func errorLines(err error) string {
 func hint(err error) string {
 	switch {
 	case errors.Is(err, gdsvault.ErrCertificate):
-		return "Vault's TLS certificate is not trusted: set VAULT_CACERT (a PEM file) or VAULT_CAPATH (a directory) " +
-			"to the CA that signed it, and VAULT_TLS_SERVER_NAME if the certificate names another host " +
-			"(VAULT_SKIP_VERIFY turns verification off: development only)"
+		// The library's message names the CA settings already.
+		return "VAULT_SKIP_VERIFY turns verification off: development only"
 	case errors.Is(err, gdsvault.ErrOutcomeUnknown):
-		return "the answer was lost after the request was sent: the write may have been applied; " +
-			"read the current state (gdsvault get) before retrying"
+		// The library's message says the write may have been applied.
+		return "read the current state (gdsvault get) before retrying"
 	case errors.Is(err, gdsvault.ErrConnection):
 		return "is Vault running and reachable? check VAULT_ADDR (and VAULT_CACERT for TLS)"
 	}

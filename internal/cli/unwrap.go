@@ -72,7 +72,7 @@ creation path is not checked, and a warning says so on standard error.`,
 				fmt.Fprintln(o.streams.Err, uncheckedPathWarning)
 			}
 			warn(o.streams.Err, s.Warnings)
-			data := s.Data
+			data := map[string]any(s.Data) // the values, on purpose
 			if s.Auth != nil {
 				data = map[string]any{"token": s.Auth.ClientToken.Reveal(), "accessor": s.Auth.Accessor, "policies": s.Auth.Policies}
 			}
