@@ -186,8 +186,8 @@ func WithUserAgent(ua string) Option {
 // always read up to 1 MiB.
 func WithMaxResponseSize(n int64) Option {
 	return func(s *settings) error {
-		if n <= 0 {
-			return &ConfigError{Field: "max response size", Problem: "must be greater than zero, got " + strconv.FormatInt(n, 10),
+		if n <= 0 || n > 1<<40 {
+			return &ConfigError{Field: "max response size", Problem: "must be between 1 byte and 1 TiB, got " + strconv.FormatInt(n, 10),
 				Hint: "e.g. 64 << 20 for 64 MiB"}
 		}
 		s.maxResponse = n

@@ -179,15 +179,17 @@ func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any) e
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if err := c.readBody(ctx, r, resp, buf); err != nil {
+	body, err := c.readBody(ctx, r, resp, buf.b[:0])
+	buf.b = body
+	if err != nil {
 		c.logRequest(ctx, r, resp.StatusCode, start, err)
 		return err
 	}
 	c.logRequest(ctx, r, resp.StatusCode, start, nil)
-	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil // an empty 200 body: nothing to decode
 	}
-	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+	if err := json.Unmarshal(body, out); err != nil {
 		re := &ResponseError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path, Namespace: c.namespace,
 			Errors: []string{"cannot decode the JSON answer: " + decodeText(err)},
 			Hint:   "a proxy may have cut or replaced Vault's answer", idempotent: r.idempotent()}
@@ -197,23 +199,38 @@ func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any) e
 	return nil
 }
 
-// readBody reads a successful answer into buf, up to the client's limit. A
-// body cut off or stalled on the way is a connection failure (transient); a
-// body over the limit is ErrResponseTooLarge.
-func (c *Client) readBody(ctx context.Context, r *request, resp *http.Response, buf *bytes.Buffer) error {
+// readBody reads a successful answer, appending to b, up to the client's
+// limit: the buffer grows by doubling but never past limit+1 bytes, so a
+// huge answer costs about twice the limit at most. A body cut off or
+// stalled on the way is a connection failure (transient); a body over the
+// limit is ErrResponseTooLarge.
+func (c *Client) readBody(ctx context.Context, r *request, resp *http.Response, b []byte) ([]byte, error) {
 	limit := c.maxResponse
 	if resp.ContentLength > limit {
-		return c.tooLarge(r, resp, resp.ContentLength)
+		return b, c.tooLarge(r, resp, resp.ContentLength)
 	}
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength))
+	if n := int(resp.ContentLength) + 1; resp.ContentLength >= 0 && cap(b) < n { // +1: the read that sees EOF
+		b = make([]byte, 0, n)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
-	if n > limit {
-		return c.tooLarge(r, resp, -1)
+	var err error
+	for {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(max(2*cap(b), 4096), int(limit)+1))
+			copy(nb, b)
+			b = nb
+		}
+		var n int
+		n, err = resp.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return b, c.tooLarge(r, resp, -1)
+		}
+		if err != nil {
+			break
+		}
 	}
-	if err == nil {
-		return nil
+	if err == io.EOF {
+		return b, nil
 	}
 	if ctx.Err() != nil {
 		err = ctx.Err()
@@ -222,7 +239,7 @@ func (c *Client) readBody(ctx context.Context, r *request, resp *http.Response, 
 	} else {
 		err = fmt.Errorf("reading the answer: %w", err)
 	}
-	return c.connectionError(r, err)
+	return b, c.connectionError(r, err)
 }
 
 func (c *Client) tooLarge(r *request, resp *http.Response, size int64) error {
@@ -254,16 +271,16 @@ func decodeText(err error) string {
 	return errText(err) // our own decoders' errors, which never quote the input
 }
 
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bodyBuffer is a pooled buffer for answers.
+type bodyBuffer struct{ b []byte }
 
-func getBuffer() *bytes.Buffer {
-	b := bufferPool.Get().(*bytes.Buffer)
-	b.Reset()
-	return b
-}
+var bufferPool = sync.Pool{New: func() any { return &bodyBuffer{b: make([]byte, 0, 4096)} }}
 
-func putBuffer(b *bytes.Buffer) {
-	if b.Cap() <= 1<<20 { // keep only small buffers: one huge answer must not stay in memory
+func getBuffer() *bodyBuffer { return bufferPool.Get().(*bodyBuffer) }
+
+func putBuffer(b *bodyBuffer) {
+	if cap(b.b) <= 1<<20 { // keep only small buffers: one huge answer must not stay in memory
+		b.b = b.b[:0]
 		bufferPool.Put(b)
 	}
 }
