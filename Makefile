@@ -15,7 +15,7 @@ VAULT_DEP := bin/vault
 endif
 export VAULT_BIN
 
-.PHONY: all build vault test test-short demo bench fuzz clean
+.PHONY: all build vault test test-short demo bench fuzz soak clean
 
 all: build
 
@@ -50,8 +50,15 @@ demo: bin/gdsvault $(VAULT_DEP)
 bench: bin/gdsvault $(VAULT_DEP)
 	cd bench && $(GO) run $(GOFLAGS_BUILD) ./cmd/bench -gdsvault $(CURDIR)/bin/gdsvault -out $(CURDIR)/BENCHMARKS.md
 
-fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzNormalizePath -fuzztime 30s .
+# Every fuzz target of the root module, FUZZTIME each (default 30s).
+fuzz: $(VAULT_DEP)
+	./scripts/fuzz.sh
+
+# The lifecycle soak under a CPU hog, SOAK_RUNS times (default 10) and as
+# many with GOMAXPROCS=1: about 2 x 35 s per run.
+SOAK_RUNS ?= 10
+soak: $(VAULT_DEP)
+	./scripts/soak.sh $(SOAK_RUNS)
 
 clean:
 	rm -rf bin

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,14 +94,31 @@ func hammer(c *gdsvault.Client, path string, n int, d time.Duration, maxReads in
 	return r.Load(), f.Load(), firstErr
 }
 
+// cpuHog saturates every core with busy processes (two per core) until the
+// test ends: the client, its test and the Vault server all compete for CPU,
+// as on a busy production machine.
+func cpuHog(t *testing.T) {
+	t.Helper()
+	for range 2 * runtime.NumCPU() {
+		cmd := exec.Command("sh", "-c", "while :; do :; done")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("cpu hog: %v", err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+}
+
 // TestLifecycleRealVault: token_ttl=2s, token_max_ttl=6s; 64 goroutines read
-// for 30 s while the client renews and logs in again by itself; halfway the
-// token is revoked from outside. No read may fail.
+// for 30 s while the client renews and logs in again by itself, with a CPU
+// hog on every core; halfway the token is revoked from outside. No read may
+// fail. (make soak runs it 10 times, and 10 more with GOMAXPROCS=1.)
 func TestLifecycleRealVault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("30 s soak; run without -short")
 	}
 	t.Parallel()
+	cpuHog(t)
 	path, m := lifecycleLab(t, map[string]any{"token_ttl": "2s", "token_max_ttl": "6s"})
 	var cnt counter
 	c := newClient(t, "", gdsvault.WithAuth(m), gdsvault.WithEvents(cnt.event))
@@ -117,12 +137,14 @@ func TestLifecycleRealVault(t *testing.T) {
 	cnt.mu.Lock()
 	logins, renewals := cnt.logins, cnt.renewals
 	cnt.mu.Unlock()
-	t.Logf("30 s, 64 readers: %d reads, %d failed, %d logins, %d renewals (token revoked from outside at 15 s: %t)", reads, failed, logins, renewals, revoked)
+	t.Logf("FIGURE soak 30 s, 64 readers, CPU hog x%d, GOMAXPROCS=%d: %d reads, %d failed, %d logins, %d renewals (token revoked from outside at 15 s: %t)",
+		2*runtime.NumCPU(), runtime.GOMAXPROCS(0), reads, failed, logins, renewals, revoked)
 	if failed != 0 {
 		t.Fatalf("%d of %d reads failed; first: %v", failed, reads, err)
 	}
-	// 30 s of a 6 s max TTL: at least 5 re-logins, and renewals in between.
-	if logins < 6 || renewals < 10 || reads < 1000 {
+	// 30 s of a 6 s max TTL: at least 5 re-logins, and renewals in between
+	// (no floor on reads: the machine may be slow).
+	if logins < 6 || renewals < 10 || reads == 0 {
 		t.Errorf("logins %d (want >= 6), renewals %d (want >= 10), reads %d", logins, renewals, reads)
 	}
 	if err := c.Close(ctx(t)); err != nil {
