@@ -1,7 +1,6 @@
 package gdsvault_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -153,24 +152,26 @@ func TestCacheTTLPerRead(t *testing.T) {
 	}
 }
 
-// WithTokenSource, TokenSourceFunc and WithUserAgent reach the wire.
-func TestTokenSourceAndUserAgent(t *testing.T) {
-	var calls int
-	var ua string
-	seen := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		ua = r.Header.Get("User-Agent")
-		return http.DefaultTransport.RoundTrip(r)
-	})
-	c := newClient(t, "", gdsvault.WithTransport(seen), gdsvault.WithUserAgent("myapp/1.0"),
-		gdsvault.WithTokenSource(gdsvault.TokenSourceFunc(func(context.Context) (gdsvault.Token, error) {
-			calls++
-			return gdsvault.NewToken(vault.RootToken), nil
-		})))
-	if _, err := c.Read(ctx(t), "auth/token/lookup-self"); err != nil || calls != 1 || ua != "myapp/1.0" {
-		t.Errorf("err %v, token source calls %d, User-Agent %q", err, calls, ua)
-	}
-}
-
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A KV write through the client also refreshes a generic Read of the API
+// form from the cache.
+func TestKVWriteInvalidatesGenericRead(t *testing.T) {
+	mount := vault.UniqueName("kv")
+	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
+	c := newClient(t, vault.RootToken, gdsvault.WithCache())
+	if _, err := c.KV().Put(ctx(t), mount+"/app", map[string]any{"v": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := c.Read(ctx(t), mount+"/data/app"); err != nil || s.Data["data"].(map[string]any)["v"] != "1" {
+		t.Fatalf("first read %v %v", s, err)
+	}
+	if _, err := c.KV().Put(ctx(t), mount+"/app", map[string]any{"v": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := c.Read(ctx(t), mount+"/data/app"); err != nil || s.Data["data"].(map[string]any)["v"] != "2" {
+		t.Fatalf("read after the write: %v %v (served from the cache)", s.Data, err)
+	}
+}

@@ -24,8 +24,10 @@ type Client struct {
 	address   string
 	namespace string
 	tokens    TokenSource
-	http      *http.Client
-	timeout   time.Duration
+	// feedback is tokens when it learns from Vault's answers.
+	feedback TokenFeedback
+	http     *http.Client
+	timeout  time.Duration
 	// ctxTimeout is set when the user's http.Client has no Timeout of its own.
 	ctxTimeout bool
 	logger     *slog.Logger
@@ -49,6 +51,7 @@ type shared struct {
 	ownTransport *http.Transport
 	breaker      *retry.Breaker
 	caches       *caches
+	tokens       *tokenManager // the lifecycle of a client built WithAuth
 	mountFlight  singleflight.Group
 }
 
@@ -147,8 +150,10 @@ func New(opts ...Option) (*Client, error) {
 		c.logger.Warn("vault address is plain http to another host: the token travels unencrypted (use https, or RequireTLS to refuse)", "address", c.address)
 	}
 	if s.auth != nil {
-		c.tokens = newTokenManager(c, s.auth, &s)
+		tm := newTokenManager(c, s.auth, &s)
+		c.tokens, c.shared.tokens = tm, tm
 	}
+	c.feedback, _ = c.tokens.(TokenFeedback)
 	return c, nil
 }
 
@@ -182,18 +187,10 @@ func (c *Client) WithNamespace(ns string) *Client {
 // which the caller's retry layer repeats; renewals have their own schedule).
 func (c *Client) withoutToken() *Client {
 	cp := *c
-	cp.tokens = nil
+	cp.tokens, cp.feedback = nil, nil
 	cp.noBreaker = true
 	cp.retry.MaxAttempts = 1
 	return &cp
-}
-
-// tokenInvalidator is implemented by token sources that learn from Vault's
-// answers: accepted is called after a request that carried t succeeded,
-// refused after Vault called t invalid (the next Token call returns another).
-type tokenInvalidator interface {
-	accepted(t Token)
-	refused(t Token, err error)
 }
 
 // cleartextRemote reports whether addr is plain http to a host that is not
@@ -218,9 +215,6 @@ func (c *Client) Authenticate(ctx context.Context) error {
 	if c.tokens == nil {
 		return &ConfigError{Field: "auth", Problem: "the client has no token and no auth method", Hint: "use WithToken or WithAuth"}
 	}
-	if a, ok := c.tokens.(interface{ authenticate(context.Context) error }); ok {
-		return a.authenticate(ctx)
-	}
 	_, err := c.tokens.Token(ctx)
 	return err
 }
@@ -231,8 +225,8 @@ func (c *Client) Authenticate(ctx context.Context) error {
 // Close fail with ErrClosed.
 func (c *Client) Close(ctx context.Context) error {
 	c.shared.closeOnce.Do(func() {
-		if cl, ok := c.tokens.(interface{ close(context.Context) error }); ok {
-			c.shared.closeErr = cl.close(ctx)
+		if tm := c.shared.tokens; tm != nil {
+			c.shared.closeErr = tm.close(ctx)
 		}
 		c.shared.closed.Store(true)
 		if c.shared.ownTransport != nil {

@@ -1,13 +1,15 @@
 package gdsvault
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gdsvault/gdsvault/internal/cfgerr"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gdsvault/gdsvault/internal/cfgerr"
 )
 
 // Sentinel errors. Match them with errors.Is; reach the details of a Vault
@@ -234,3 +236,104 @@ func (e *ConnectionError) Is(target error) bool {
 // constructor of gdsvault and its packages (secretcache, lease, auth/...)
 // reports bad options with it; none panics.
 type ConfigError = cfgerr.Error
+
+// ErrCircuitOpen: the client's circuit breaker is open because Vault failed
+// too often in a row; calls fail fast until a probe succeeds. A cache with
+// stale fallback still answers.
+var ErrCircuitOpen = errors.New("circuit open: vault failed repeatedly, calls fail fast")
+
+// CircuitOpenError is returned while the circuit is open.
+type CircuitOpenError struct {
+	Address string
+	Path    string
+}
+
+func (e *CircuitOpenError) Error() string {
+	return "vault: " + e.Path + ": " + ErrCircuitOpen.Error() + " (address " + e.Address + "; a probe goes through after the cool-down)"
+}
+
+// Is matches ErrCircuitOpen.
+func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
+
+// ErrInvalidPath is matched by every *PathError.
+var ErrInvalidPath = errors.New("invalid path")
+
+// PathError reports a secret path that cannot be sent to Vault.
+type PathError struct {
+	Path    string
+	Problem string
+	Hint    string
+}
+
+func (e *PathError) Error() string {
+	if e.Path == "" {
+		return "gdsvault: invalid path: " + e.Problem
+	}
+	s := "gdsvault: invalid path " + quoteShort(e.Path) + ": " + e.Problem
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Is matches ErrInvalidPath.
+func (e *PathError) Is(target error) bool { return target == ErrInvalidPath }
+
+// ErrWrappingTampered: a response-wrapping token is unknown, expired, already
+// used, or was created for another path than expected. The wrapped secret may
+// have been intercepted: alert, and issue a new one. Never retried.
+var ErrWrappingTampered = errors.New("response-wrapping token failed its checks: the wrapped secret may have been intercepted")
+
+// WrappingError says why a wrapping token was refused.
+type WrappingError struct {
+	// Reason is what was wrong.
+	Reason string
+	// CreationPath is the path the token was created for, when known.
+	CreationPath string
+	// Expected is the path (pattern) the caller expected.
+	Expected string
+	// Err is Vault's answer, when there was one.
+	Err error
+}
+
+func (e *WrappingError) Error() string {
+	s := "gdsvault: " + ErrWrappingTampered.Error() + ": " + e.Reason
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s + " (alert your security team and deliver a new wrapped secret; do not retry)"
+}
+
+// Is matches ErrWrappingTampered.
+func (e *WrappingError) Is(target error) bool { return target == ErrWrappingTampered }
+
+// Unwrap returns Vault's answer.
+func (e *WrappingError) Unwrap() error { return e.Err }
+
+// IsTransient reports whether err may go away by itself, so that retrying,
+// or serving a cached value meanwhile, makes sense: no answer from Vault
+// (connection refused or reset, timeout, an answer cut off), 412, 429, 500,
+// 502, 503 (sealed, standby) and 504. Authentication, authorization,
+// not-found, bad-request, configuration and certificate errors are not
+// transient; neither is a cancelled context.
+func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrCertificate) {
+		return false
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		switch re.StatusCode {
+		case 412, 429, 500, 502, 503, 504:
+			return true
+		}
+		return false
+	}
+	return errors.Is(err, ErrConnection) || errors.Is(err, ErrCircuitOpen)
+}
+
+// errText is an error's message on one line.
+func errText(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+
+// quoteShort quotes a user-supplied value for an error message, cut to a
+// readable length.
+func quoteShort(s string) string { return cfgerr.Quote(s) }

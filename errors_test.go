@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gdsvault/gdsvault"
@@ -129,55 +128,19 @@ func TestConnectionRefused(t *testing.T) {
 	}
 }
 
-// recorder is a RoundTripper that keeps each request's method, path and
-// Vault headers (the token only as "present").
-type recorder struct {
-	mu   sync.Mutex
-	reqs []recorded
-}
-
-type recorded struct {
-	method, path, namespace, request string
-	token                            bool
-}
-
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.reqs = append(r.reqs, recorded{req.Method, req.URL.Path, req.Header.Get("X-Vault-Namespace"),
-		req.Header.Get("X-Vault-Request"), req.Header.Get("X-Vault-Token") != ""})
-	r.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(req)
-}
-
-func TestHeadersOnEveryRequest(t *testing.T) {
-	rec := &recorder{}
-	c := newClient(t, vault.RootToken, gdsvault.WithTransport(rec), gdsvault.WithNamespace("team-a/"))
-	// Open-source Vault has no namespaces; the header is still sent, and the
-	// answer does not matter here.
-	_, _ = c.GetSecret(ctx(t), "secret/data/myapp/config")
-	_, _ = c.List(ctx(t), "secret/metadata")
-	rec.mu.Lock()
-	namespaced := len(rec.reqs)
-	rec.mu.Unlock()
-	_, _ = c.WithNamespace("").GetSecret(ctx(t), "secret/data/myapp/config")
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if namespaced < 2 || len(rec.reqs) <= namespaced {
-		t.Fatalf("recorded %d requests (%d namespaced)", len(rec.reqs), namespaced)
-	}
-	for i, r := range rec.reqs {
-		if r.request != "true" || !r.token {
-			t.Errorf("request %d %s %s: X-Vault-Request=%q token=%t", i, r.method, r.path, r.request, r.token)
-		}
-	}
-	for _, r := range rec.reqs[:namespaced] {
-		if r.namespace != "team-a" {
-			t.Errorf("%s %s: namespace header %q, want team-a", r.method, r.path, r.namespace)
-		}
-	}
-	for _, r := range rec.reqs[namespaced:] {
-		if r.namespace != "" {
-			t.Errorf("WithNamespace(\"\") copy still sends %q on %s", r.namespace, r.path)
-		}
+// A token without the default policy cannot look itself up: a denial by
+// policy must stay ErrPermissionDenied and must not make the client log in
+// again.
+func TestDenialForTokenWithoutDefaultPolicy(t *testing.T) {
+	mount := vault.UniqueName("kv")
+	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
+	vault.PutKV(t, mount, "other", map[string]any{"k": "v"})
+	pol := vault.UniqueName("pol")
+	vault.WritePolicy(t, pol, `path "`+mount+`/data/mine" { capabilities = ["read"] }`)
+	tok := vault.CreateToken(t, map[string]any{"policies": []string{pol}, "no_default_policy": true})
+	c := newClient(t, tok)
+	_, err := c.Read(ctx(t), mount+"/data/other")
+	if !errors.Is(err, gdsvault.ErrPermissionDenied) || errors.Is(err, gdsvault.ErrInvalidToken) {
+		t.Fatalf("err = %v, want ErrPermissionDenied", err)
 	}
 }

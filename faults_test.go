@@ -3,7 +3,6 @@ package gdsvault_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/approle"
 	"github.com/gdsvault/gdsvault/retry"
-	"github.com/gdsvault/gdsvault/secretcache"
 	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
@@ -85,27 +83,6 @@ func readers(c *gdsvault.Client, path string, n int, interval time.Duration, max
 		})
 	}
 	return &wg
-}
-
-func quietClient(t *testing.T, addr, token string, opts ...gdsvault.Option) *gdsvault.Client {
-	t.Helper()
-	base := []gdsvault.Option{gdsvault.WithAddress(addr), gdsvault.WithLogger(slog.New(slog.DiscardHandler))}
-	if token != "" {
-		base = append(base, gdsvault.WithToken(token))
-	}
-	c, err := gdsvault.New(append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
-
-// staleCache is a cache whose entries expire at once, so every read goes to
-// Vault and a failure is answered with the last good value.
-func staleCache() gdsvault.Option {
-	quiet := slog.New(slog.DiscardHandler)
-	return gdsvault.WithCache(secretcache.WithTTL(time.Millisecond), secretcache.WithRefreshBackoff(0), secretcache.WithLogger(quiet))
 }
 
 // TestFaultsThroughProxy puts each network fault between 32 readers and the

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -602,4 +604,21 @@ func (c *Client) lookupMount(ctx context.Context, p string) (mountInfo, error) {
 	}
 	c.shared.mounts.store(c.namespace, m)
 	return m, nil
+}
+
+// Clone returns a deep copy: mutating it never changes s (or a cache that
+// holds s).
+func (s *KVSecret) Clone() *KVSecret {
+	if s == nil {
+		return nil
+	}
+	cp := *s
+	cp.Data = cloneMap(s.Data)
+	if s.VersionMetadata != nil {
+		vm := *s.VersionMetadata
+		cp.VersionMetadata = &vm
+	}
+	cp.CustomMetadata = maps.Clone(s.CustomMetadata)
+	cp.Warnings = slices.Clone(s.Warnings)
+	return &cp
 }

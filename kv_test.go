@@ -3,6 +3,7 @@ package gdsvault_test
 import (
 	"errors"
 	"maps"
+	"net/http"
 	"slices"
 	"testing"
 
@@ -228,4 +229,27 @@ func TestGenericReadWriteListDelete(t *testing.T) {
 	if _, err := c.List(ctx(t), mount+"/keys"); !errors.Is(err, gdsvault.ErrNotFound) {
 		t.Fatalf("List of nothing = %v, want ErrNotFound", err)
 	}
+}
+
+// "secret/data/metadata/x" is the API form of the secret "metadata/x".
+func TestKVPathStripsOnePrefix(t *testing.T) {
+	mount := vault.UniqueName("kv")
+	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
+	c := newClient(t, vault.RootToken)
+	if _, err := c.KV().Put(ctx(t), mount+"/data/metadata/x", map[string]any{"k": "nested"}); err != nil {
+		t.Fatal(err)
+	}
+	out := vault.Must(t, http.MethodGet, mount+"/data/metadata/x", nil)
+	if vaultData(out)["k"] != "nested" {
+		t.Fatalf("the write did not land at metadata/x: %v", out)
+	}
+	if _, err := c.GetSecret(ctx(t), mount+"/x"); !errors.Is(err, gdsvault.ErrNotFound) {
+		t.Errorf("a secret appeared at x: %v", err)
+	}
+}
+
+func vaultData(out map[string]any) map[string]any {
+	d, _ := out["data"].(map[string]any)
+	inner, _ := d["data"].(map[string]any)
+	return inner
 }

@@ -184,11 +184,10 @@ type tokenManager struct {
 func newTokenManager(c *Client, m AuthMethod, s *settings) *tokenManager {
 	tm := &tokenManager{c: c.withoutToken(), method: m, policy: schedule.Default, events: s.events, logger: c.logger,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	if r, ok := m.(interface{ Reobtainable() bool }); ok {
-		tm.fixed = !r.Reobtainable()
+	tm.revoke = true // a token the client logged in for
+	if st, ok := m.(SuppliedToken); ok {
+		tm.fixed, tm.revoke = !st.Reobtainable(), false // the user's own token
 	}
-	_, userToken := m.(interface{ Reobtainable() bool })
-	tm.revoke = !userToken
 	if s.revoke != nil {
 		tm.revoke = *s.revoke
 	}
@@ -273,12 +272,6 @@ func (m *tokenManager) backoffReasonLocked() string {
 		return "Vault refused " + strconv.Itoa(m.refusedFresh) + " token(s) in a row right after issuing them"
 	}
 	return strconv.Itoa(m.loginFails) + " failed login(s) in a row"
-}
-
-// authenticate logs in now unless a usable token is held.
-func (m *tokenManager) authenticate(ctx context.Context) error {
-	_, err := m.Token(ctx)
-	return err
 }
 
 // startRenewLocked joins the renewal in flight or starts one for s. m.mu is
@@ -398,8 +391,8 @@ func (m *tokenManager) signal() {
 	}
 }
 
-// accepted is called after a request carrying t succeeded.
-func (m *tokenManager) accepted(t Token) {
+// TokenAccepted is called after a request carrying t succeeded.
+func (m *tokenManager) TokenAccepted(t Token) {
 	s := m.cur.Load()
 	if s == nil || s.tok.p != t.p || s.proven.Load() {
 		return // the hot path: one atomic load
@@ -410,11 +403,11 @@ func (m *tokenManager) accepted(t Token) {
 	m.mu.Unlock()
 }
 
-// refused drops t after Vault called it invalid; the next Token call logs
-// in. A token refused before any request succeeded with it (a server or
+// TokenRefused drops t after Vault called it invalid; the next Token call
+// logs in. A token refused before any request succeeded with it (a server or
 // proxy that refuses every token) makes logins back off, so that callers
 // fail fast instead of each causing a login.
-func (m *tokenManager) refused(t Token, err error) {
+func (m *tokenManager) TokenRefused(t Token, err error) {
 	m.mu.Lock()
 	s := m.cur.Load()
 	if s == nil || s.tok.p != t.p {

@@ -1,15 +1,10 @@
 package gdsvault_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"os/exec"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,74 +34,6 @@ func lifecycleLab(t *testing.T, roleParams map[string]any) (string, *approle.Met
 		t.Fatal(err)
 	}
 	return kv + "/data/myapp/config", m
-}
-
-type counter struct {
-	mu                         sync.Mutex
-	logins, renewals, failures int
-	accessor                   string
-	loginErr                   error
-}
-
-func (c *counter) event(e gdsvault.Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch e.Kind {
-	case gdsvault.EventLogin:
-		c.logins++
-		c.accessor = e.Accessor
-	case gdsvault.EventRenewed:
-		c.renewals++
-	case gdsvault.EventLoginFailed, gdsvault.EventRenewFailed:
-		c.failures++
-		c.loginErr = e.Err
-	}
-}
-
-// hammer reads path from n goroutines until the deadline (and at most
-// maxReads in all), and returns the reads and failures.
-func hammer(c *gdsvault.Client, path string, n int, d time.Duration, maxReads int64, during func()) (reads, failed int64, firstErr error) {
-	var r, f atomic.Int64
-	var errOnce sync.Once
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for time.Now().Before(deadline) && r.Load() < maxReads {
-				r.Add(1)
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				s, err := c.GetSecret(ctx, path)
-				cancel()
-				if err == nil && s.Data["db_host"] != "postgres.example.com" {
-					err = errors.New("wrong data")
-				}
-				if err != nil {
-					f.Add(1)
-					errOnce.Do(func() { firstErr = err })
-				}
-			}
-		})
-	}
-	if during != nil {
-		during()
-	}
-	wg.Wait()
-	return r.Load(), f.Load(), firstErr
-}
-
-// cpuHog saturates every core with busy processes (two per core) until the
-// test ends: the client, its test and the Vault server all compete for CPU,
-// as on a busy production machine.
-func cpuHog(t *testing.T) {
-	t.Helper()
-	for range 2 * runtime.NumCPU() {
-		cmd := exec.Command("sh", "-c", "while :; do :; done")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("cpu hog: %v", err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	}
 }
 
 // TestLifecycleRealVault: token_ttl=2s, token_max_ttl=6s; 64 goroutines read

@@ -1,7 +1,6 @@
 package gdsvault
 
 import (
-	"github.com/gdsvault/gdsvault/internal/cfgerr"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -77,10 +76,6 @@ func normalizeAddress(addr string) (string, error) {
 	p = strings.TrimSuffix(p, "/v1")
 	return u.Scheme + "://" + u.Host + p, nil
 }
-
-// quoteShort quotes a user-supplied value for an error message, cut to a
-// readable length.
-func quoteShort(s string) string { return cfgerr.Quote(s) }
 
 // WithToken makes every request carry this token, as VAULT_TOKEN does. The
 // token is used as is: nothing renews it (see WithAuth for a client that keeps
@@ -200,4 +195,54 @@ func WithMaxResponseSize(n int64) Option {
 // warning: the token would travel unencrypted).
 func RequireTLS() Option {
 	return func(s *settings) error { s.requireTLS = true; return nil }
+}
+
+// WithRetry sets the retry policy (default retry.Default: 3 attempts, 100 ms
+// to 2 s full-jitter backoff, Retry-After honoured up to 30 s, a retry budget
+// of 100 retries shared by all callers). MaxAttempts 1 turns retries off.
+// Only transient failures are retried (IsTransient), and a request that must
+// not run twice (a login, an unwrap, issuing credentials, a write without
+// check-and-set) only when it cannot have reached Vault.
+func WithRetry(p retry.Policy) Option {
+	return func(s *settings) error {
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		if p.MaxAttempts == 0 {
+			p.MaxAttempts = retry.Default.MaxAttempts // as retry.Policy documents
+		}
+		s.retry = &p
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a failed request is retried
+// (VAULT_MAX_RETRIES; 0 turns retries off).
+func WithMaxRetries(n int) Option {
+	return func(s *settings) error {
+		if n < 0 {
+			return &ConfigError{Field: "max retries", Problem: "must not be negative", Hint: "e.g. VAULT_MAX_RETRIES=2"}
+		}
+		p := retry.Default
+		if s.retry != nil {
+			p = *s.retry
+		}
+		p.MaxAttempts = n + 1
+		s.retry = &p
+		return nil
+	}
+}
+
+// WithCircuitBreaker makes the client fail fast with ErrCircuitOpen after
+// cfg.Failures consecutive transient failures, probe Vault after
+// cfg.Cooldown and close the circuit after cfg.Successes good probes
+// (defaults 5, 30 s, 2). Off unless given.
+func WithCircuitBreaker(cfg retry.BreakerConfig) Option {
+	return func(s *settings) error {
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		s.breaker = &cfg
+		return nil
+	}
 }

@@ -1,34 +1,10 @@
 package gdsvault
 
 import (
-	"errors"
+	"net/url"
 	"strings"
 	"unicode"
 )
-
-// ErrInvalidPath is matched by every *PathError.
-var ErrInvalidPath = errors.New("invalid path")
-
-// PathError reports a secret path that cannot be sent to Vault.
-type PathError struct {
-	Path    string
-	Problem string
-	Hint    string
-}
-
-func (e *PathError) Error() string {
-	if e.Path == "" {
-		return "gdsvault: invalid path: " + e.Problem
-	}
-	s := "gdsvault: invalid path " + quoteShort(e.Path) + ": " + e.Problem
-	if e.Hint != "" {
-		s += " (" + e.Hint + ")"
-	}
-	return s
-}
-
-// Is matches ErrInvalidPath.
-func (e *PathError) Is(target error) bool { return target == ErrInvalidPath }
 
 // NormalizePath trims surrounding slashes and spaces and a leading "v1/",
 // and rejects what Vault cannot take: an empty path, empty, "." or ".."
@@ -91,4 +67,37 @@ func plainPath(p string) bool {
 		start = i + 1
 	}
 	return true
+}
+
+// splitQuery separates "path?x=y" into the path and its query.
+func splitQuery(p string) (string, url.Values, error) {
+	i := strings.IndexByte(p, '?')
+	if i < 0 {
+		return p, nil, nil
+	}
+	q, err := url.ParseQuery(p[i+1:])
+	if err != nil {
+		return "", nil, &PathError{Path: p, Problem: "bad query: " + errText(err)}
+	}
+	return p[:i], q, nil
+}
+
+// escapePath escapes each segment of an API path, without allocating when
+// nothing needs escaping.
+func escapePath(p string) string {
+	for i := 0; i < len(p); i++ {
+		if !pathSafe(p[i]) {
+			segs := strings.Split(p, "/")
+			for j, s := range segs {
+				segs[j] = url.PathEscape(s)
+			}
+			return strings.Join(segs, "/")
+		}
+	}
+	return p
+}
+
+func pathSafe(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+		b == '/' || b == '-' || b == '_' || b == '.' || b == '~' || b == '@' || b == ':' || b == '+' || b == '='
 }

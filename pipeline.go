@@ -123,14 +123,14 @@ func (c *Client) attempt(ctx context.Context, r *request, out any) error {
 		}
 		fromSource = true
 	}
-	inv, _ := c.tokens.(tokenInvalidator)
+	fb := c.feedback
 	for replaced := 0; ; replaced++ {
 		err := c.exchange(ctx, r, tok, out)
-		if !fromSource || inv == nil {
+		if !fromSource || fb == nil {
 			return err
 		}
 		if err == nil {
-			inv.accepted(tok)
+			fb.TokenAccepted(tok)
 			return nil
 		}
 		if !errors.Is(err, ErrInvalidToken) || replaced == maxTokenReplacements {
@@ -140,7 +140,7 @@ func (c *Client) attempt(ctx context.Context, r *request, out any) error {
 		// callers at once, perhaps while this process was starved of CPU):
 		// the source drops it (once) and hands out its successor. A source
 		// that sees its fresh tokens refused backs off and says so here.
-		inv.refused(tok, err)
+		fb.TokenRefused(tok, err)
 		if tok, err = c.tokens.Token(ctx); err != nil {
 			return err
 		}
@@ -604,24 +604,4 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-// escapePath escapes each segment of an API path, without allocating when
-// nothing needs escaping.
-func escapePath(p string) string {
-	for i := 0; i < len(p); i++ {
-		if !pathSafe(p[i]) {
-			segs := strings.Split(p, "/")
-			for j, s := range segs {
-				segs[j] = url.PathEscape(s)
-			}
-			return strings.Join(segs, "/")
-		}
-	}
-	return p
-}
-
-func pathSafe(b byte) bool {
-	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
-		b == '/' || b == '-' || b == '_' || b == '.' || b == '~' || b == '@' || b == ':' || b == '+' || b == '='
 }

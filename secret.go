@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -123,19 +125,6 @@ func keysOf(m map[string]any) []string {
 	return ks
 }
 
-// splitQuery separates "path?x=y" into the path and its query.
-func splitQuery(p string) (string, url.Values, error) {
-	i := strings.IndexByte(p, '?')
-	if i < 0 {
-		return p, nil, nil
-	}
-	q, err := url.ParseQuery(p[i+1:])
-	if err != nil {
-		return "", nil, &PathError{Path: p, Problem: "bad query: " + errText(err)}
-	}
-	return p[:i], q, nil
-}
-
 // Read reads any path (a transit key, a PKI role, database credentials...).
 // The path may carry a query ("secret/data/x?version=2"). A path with
 // nothing at it gives ErrNotFound, never a nil Secret.
@@ -214,4 +203,64 @@ func (c *Client) Delete(ctx context.Context, path string) error {
 		return err
 	}
 	return c.do(ctx, &request{method: http.MethodDelete, path: p, query: q}, nil)
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	flat := true
+	for _, v := range m {
+		switch v.(type) {
+		case map[string]any, []any, []string, map[string]string:
+			flat = false
+		}
+	}
+	if flat { // JSON scalars only: a shallow copy is a deep one
+		return maps.Clone(m)
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	case []string:
+		return slices.Clone(x)
+	case map[string]string:
+		return maps.Clone(x)
+	default:
+		return v // JSON scalars: string, float64, bool, json.Number, nil
+	}
+}
+
+// Clone returns a deep copy of s.
+func (s *Secret) Clone() *Secret {
+	if s == nil {
+		return nil
+	}
+	cp := *s
+	cp.Data = cloneMap(s.Data)
+	cp.Warnings = slices.Clone(s.Warnings)
+	if s.Auth != nil {
+		a := *s.Auth
+		a.Policies, a.TokenPolicies, a.Metadata = slices.Clone(a.Policies), slices.Clone(a.TokenPolicies), maps.Clone(a.Metadata)
+		cp.Auth = &a
+	}
+	if s.WrapInfo != nil {
+		w := *s.WrapInfo
+		cp.WrapInfo = &w
+	}
+	return &cp
 }

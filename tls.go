@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // TLSConfig holds the TLS settings a Vault user knows from VAULT_CACERT,
@@ -94,6 +93,3 @@ func (c *TLSConfig) build() (*tls.Config, error) {
 	}
 	return tc, nil
 }
-
-// errText is an error's message on one line.
-func errText(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }

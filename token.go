@@ -1,11 +1,9 @@
 package gdsvault
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"time"
 )
 
 // redacted is what every printed form of a secret value shows.
@@ -85,79 +83,4 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 	}
 	*t = NewToken(s)
 	return nil
-}
-
-// TokenSource supplies the token a request carries. Implementations must be
-// safe for concurrent use. The context bounds only the caller's wait.
-type TokenSource interface {
-	Token(ctx context.Context) (Token, error)
-}
-
-// TokenSourceFunc adapts a function to TokenSource.
-type TokenSourceFunc func(ctx context.Context) (Token, error)
-
-// Token calls f.
-func (f TokenSourceFunc) Token(ctx context.Context) (Token, error) { return f(ctx) }
-
-// StaticToken is a TokenSource that always returns the same token, as with
-// VAULT_TOKEN. It does not renew anything.
-func StaticToken(t Token) TokenSource { return staticToken{t} }
-
-type staticToken struct{ t Token }
-
-func (s staticToken) Token(context.Context) (Token, error) {
-	if s.t.IsZero() {
-		return Token{}, &ConfigError{Field: "token", Problem: "the token is empty", Hint: "set VAULT_TOKEN or pass a token"}
-	}
-	return s.t, nil
-}
-
-// AuthMethod logs in to Vault. Login receives a client without a token (it
-// carries the address, namespace and TLS settings) and returns what Vault
-// answered in its "auth" block. Each method lives in its own package under
-// auth/.
-type AuthMethod interface {
-	Login(ctx context.Context, c *Client) (*Auth, error)
-}
-
-// AuthMethodFunc adapts a function to AuthMethod.
-type AuthMethodFunc func(ctx context.Context, c *Client) (*Auth, error)
-
-// Login calls f.
-func (f AuthMethodFunc) Login(ctx context.Context, c *Client) (*Auth, error) { return f(ctx, c) }
-
-// Auth is the "auth" block of a login response or the data of a token lookup.
-type Auth struct {
-	ClientToken   Token             `json:"client_token"`
-	Accessor      string            `json:"accessor"`
-	Policies      []string          `json:"policies"`
-	TokenPolicies []string          `json:"token_policies"`
-	Metadata      map[string]string `json:"metadata"`
-	LeaseDuration int               `json:"lease_duration"`
-	Renewable     bool              `json:"renewable"`
-	EntityID      string            `json:"entity_id"`
-	TokenType     string            `json:"token_type"`
-	Orphan        bool              `json:"orphan"`
-}
-
-// TTL is the lease duration as a time.Duration. A value no Vault sends is
-// clamped: a negative one is taken as one minute (a token that "never
-// expires" is only ever 0), more than ten years as ten years.
-func (a *Auth) TTL() time.Duration { return clampSeconds(a.LeaseDuration, time.Minute) }
-
-// MaxSaneTTL bounds a TTL or lease duration from a server: longer is taken as
-// this (ten years), so that no hostile or broken answer overflows a
-// time.Duration or means "never expires".
-const MaxSaneTTL = 10 * 365 * 24 * time.Hour
-
-// clampSeconds turns a server's TTL in seconds into a duration within
-// [0, MaxSaneTTL]; a negative TTL becomes ifNegative.
-func clampSeconds(n int, ifNegative time.Duration) time.Duration {
-	switch {
-	case n < 0:
-		return ifNegative
-	case int64(n) > int64(MaxSaneTTL/time.Second):
-		return MaxSaneTTL
-	}
-	return time.Duration(n) * time.Second
 }

@@ -9,37 +9,6 @@ import (
 	"time"
 )
 
-// ErrWrappingTampered: a response-wrapping token is unknown, expired, already
-// used, or was created for another path than expected. The wrapped secret may
-// have been intercepted: alert, and issue a new one. Never retried.
-var ErrWrappingTampered = errors.New("response-wrapping token failed its checks: the wrapped secret may have been intercepted")
-
-// WrappingError says why a wrapping token was refused.
-type WrappingError struct {
-	// Reason is what was wrong.
-	Reason string
-	// CreationPath is the path the token was created for, when known.
-	CreationPath string
-	// Expected is the path (pattern) the caller expected.
-	Expected string
-	// Err is Vault's answer, when there was one.
-	Err error
-}
-
-func (e *WrappingError) Error() string {
-	s := "gdsvault: " + ErrWrappingTampered.Error() + ": " + e.Reason
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s + " (alert your security team and deliver a new wrapped secret; do not retry)"
-}
-
-// Is matches ErrWrappingTampered.
-func (e *WrappingError) Is(target error) bool { return target == ErrWrappingTampered }
-
-// Unwrap returns Vault's answer.
-func (e *WrappingError) Unwrap() error { return e.Err }
-
 // WrappingInfo is what sys/wrapping/lookup tells about a wrapping token.
 type WrappingInfo struct {
 	CreationPath string
@@ -114,36 +83,4 @@ func (c *Client) Unwrap(ctx context.Context, wrapping Token, expectedPath string
 		return nil, err
 	}
 	return &s, nil
-}
-
-// LookupToken looks a token up (auth/token/lookup-self, carrying that token)
-// and returns what Vault knows about it: TTL, renewability, policies, type.
-// An invalid token is ErrInvalidToken (and ErrAuthFailed); a valid token
-// whose policies forbid lookup-self is ErrPermissionDenied.
-func (c *Client) LookupToken(ctx context.Context, tok Token) (*Auth, error) {
-	if tok.IsZero() {
-		return nil, &ConfigError{Field: "token", Problem: "is empty", Hint: "set VAULT_TOKEN or log in"}
-	}
-	var s struct {
-		Data struct {
-			Accessor  string            `json:"accessor"`
-			Policies  []string          `json:"policies"`
-			Meta      map[string]string `json:"meta"`
-			TTL       int               `json:"ttl"`
-			Renewable bool              `json:"renewable"`
-			EntityID  string            `json:"entity_id"`
-			Type      string            `json:"type"`
-			Orphan    bool              `json:"orphan"`
-		} `json:"data"`
-	}
-	if err := c.do(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", token: tok, noRefine: true}, &s); err != nil {
-		var re *ResponseError
-		if errors.As(err, &re) && errors.Is(re, ErrInvalidToken) {
-			re.setKind(ErrInvalidToken, ErrAuthFailed)
-		}
-		return nil, err
-	}
-	d := s.Data
-	return &Auth{ClientToken: tok, Accessor: d.Accessor, Policies: d.Policies, TokenPolicies: d.Policies, Metadata: d.Meta,
-		LeaseDuration: d.TTL, Renewable: d.Renewable, EntityID: d.EntityID, TokenType: d.Type, Orphan: d.Orphan}, nil
 }

@@ -1,11 +1,14 @@
 package gdsvault
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -231,6 +234,103 @@ func TestBreakerLetsTheProbeLogIn(t *testing.T) {
 		}
 		if err != nil {
 			t.Fatalf("never recovered: %v", err)
+		}
+	})
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"3": 3 * time.Second, " 10 ": 10 * time.Second, "-1": 0, "soon": 0,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
+	} {
+		if got := parseRetryAfter(in, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// FuzzDecodeResponse feeds hostile answers (wrong types, nulls, huge
+// numbers, deep nesting, garbage) to every decoder of the client: a KV v2
+// read, a generic read, a login and a token lookup. Whatever the body, the
+// client does not panic, returns a value or a typed error, clamps TTLs into
+// [0, MaxSaneTTL], and never puts its token in an error.
+func FuzzDecodeResponse(f *testing.F) {
+	for _, seed := range []string{
+		`{"data":{"data":{"k":"v"},"metadata":{"version":3,"created_time":"2026-01-01T00:00:00Z"}}}`,
+		`{"auth":{"client_token":"hvs.x","lease_duration":20211507185753197,"renewable":true}}`,
+		`{"auth":{"client_token":"hvs.x","lease_duration":-5}}`,
+		`{"auth":{"client_token":7,"lease_duration":"x"}}`,
+		`{"data":"not an object","lease_duration":1e400}`,
+		`{"data":{"ttl":null,"policies":{"a":1}}}`,
+		`null`, ``, `[`, `{"errors":["x"]}`,
+		strings.Repeat(`[`, 5000),
+	} {
+		f.Add([]byte(seed), uint16(200))
+	}
+	f.Add([]byte(`{"errors":["permission denied"]}`), uint16(403))
+	f.Add([]byte(`<html>502</html>`), uint16(502))
+	const tok = "hvs.fuzz-client-token"
+	f.Fuzz(func(t *testing.T, body []byte, status uint16) {
+		code := int(status)
+		if code < 200 || code > 599 {
+			code = 200
+		}
+		tr := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.Body != nil {
+				r.Body.Close()
+			}
+			b, c := body, code
+			if strings.HasPrefix(r.URL.Path, "/v1/sys/internal/ui/mounts/") {
+				b, c = []byte(`{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}`), 200
+			}
+			return &http.Response{StatusCode: c, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b)), Request: r}, nil
+		})
+		c, err := New(WithTransport(tr), WithToken(tok), WithMaxRetries(0), WithLogger(slog.New(slog.DiscardHandler)),
+			WithMaxResponseSize(1<<20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		check := func(what string, err error) {
+			if err == nil {
+				return
+			}
+			var re *ResponseError
+			var ce *ConnectionError
+			if !errors.As(err, &re) && !errors.As(err, &ce) {
+				t.Fatalf("%s: untyped error %T: %v", what, err, err)
+			}
+			if !bytes.Contains(body, []byte(tok)) && strings.Contains(err.Error(), tok) {
+				t.Fatalf("%s: the token is in the error: %v", what, err)
+			}
+		}
+		s, err := c.GetSecret(ctx, "secret/data/x")
+		check("kv", err)
+		if err == nil && (s == nil || s.LeaseDuration < 0 || s.LeaseDuration > MaxSaneTTL) {
+			t.Fatalf("kv: %v with lease %v", s, s.LeaseDuration)
+		}
+		g, err := c.Read(ctx, "transit/keys/x")
+		check("read", err)
+		if err == nil && (g == nil || g.LeaseTTL() < 0 || g.LeaseTTL() > MaxSaneTTL) {
+			t.Fatalf("read: %v", g)
+		}
+		a, err := c.Login(ctx, "auth/approle/login", map[string]any{"role_id": "r"})
+		check("login", err)
+		if err == nil && (a.ClientToken.IsZero() || a.TTL() < 0 || a.TTL() > MaxSaneTTL) {
+			t.Fatalf("login: %+v ttl %v", a, a.TTL())
+		}
+		l, err := c.LookupToken(ctx, NewToken(tok))
+		check("lookup", err)
+		if err == nil && (l.TTL() < 0 || l.TTL() > MaxSaneTTL) {
+			t.Fatalf("lookup: ttl %v", l.TTL())
 		}
 	})
 }
