@@ -239,6 +239,38 @@ func CleanMountPath(method, p string) (string, error) {
 	return mount, nil
 }
 
+// TokenInfo is what Vault knows about a token, never the token itself.
+type TokenInfo struct {
+	Accessor string
+	Policies []string
+	// TTL is the time left, as Vault counts it (0: never expires).
+	TTL       time.Duration
+	Renewable bool
+	// Type is "service" or "batch".
+	Type     string
+	EntityID string
+	Orphan   bool
+}
+
+// TokenInfo looks up the token the client currently uses (logging in first
+// when it has none): its accessor, policies, time left and type. The token
+// itself is never part of the answer.
+func (c *Client) TokenInfo(ctx context.Context) (*TokenInfo, error) {
+	if c.tokens == nil {
+		return nil, &ConfigError{Field: "token", Problem: "the client has no token and no auth method", Hint: "use WithToken or WithAuth"}
+	}
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.LookupToken(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenInfo{Accessor: a.Accessor, Policies: a.Policies, TTL: a.TTL(), Renewable: a.Renewable, Type: a.TokenType,
+		EntityID: a.EntityID, Orphan: a.Orphan}, nil
+}
+
 // LookupToken looks a token up (auth/token/lookup-self, carrying that token)
 // and returns what Vault knows about it: TTL, renewability, policies, type.
 // An invalid token is ErrInvalidToken (and ErrAuthFailed); a valid token

@@ -31,9 +31,9 @@ func WithCache(opts ...secretcache.Option) Option {
 	}
 }
 
-// CacheTTL overrides the cache's TTL for one read.
-func CacheTTL(d time.Duration) KVOption {
-	return func(o *kvOptions) { o.cacheTTL, o.hasCacheTTL = d, true }
+// ReadTTL overrides the cache's TTL for one read (secretcache.ReadTTL).
+func ReadTTL(d time.Duration) KVOption {
+	return func(o *kvOptions) { o.readTTL, o.hasReadTTL = d, true }
 }
 
 // NoCache makes one read skip the cached value and fetch (the fresh value
@@ -94,8 +94,8 @@ func number(v any) (float64, bool) {
 
 func (o kvOptions) readOpts() []secretcache.ReadOption {
 	var ro []secretcache.ReadOption
-	if o.hasCacheTTL {
-		ro = append(ro, secretcache.TTL(o.cacheTTL))
+	if o.hasReadTTL {
+		ro = append(ro, secretcache.ReadTTL(o.readTTL))
 	}
 	if o.noCache {
 		ro = append(ro, secretcache.Bypass())
@@ -119,7 +119,7 @@ func (c *Client) cacheKey(p string, version int) string {
 
 // InvalidateCache drops the cached reads of path (every version, both path
 // forms). The client does it by itself after its own writes and deletes.
-func (c *Client) InvalidateCache(ctx context.Context, path string) {
+func (c *Client) InvalidateCache(path string) {
 	cs := c.shared.caches
 	if cs == nil {
 		return

@@ -30,6 +30,7 @@ func (c *counting) RoundTrip(req *http.Request) (*http.Response, error) {
 func (c *counting) get(key string) int { c.mu.Lock(); defer c.mu.Unlock(); return c.n[key] }
 
 func TestCacheAgainstRealVault(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "app/config", map[string]any{"db_host": "h1", "nested": map[string]any{"a": "b"}})
@@ -66,12 +67,12 @@ func TestCacheAgainstRealVault(t *testing.T) {
 		t.Errorf("read after write: %v", s)
 	}
 	// Versions are separate entries.
-	if s, _ := c.GetSecret(ctx(t), mount+"/app/config", gdsvault.Version(1)); s == nil || s.Data["db_host"] != "h1" {
+	if s, _ := c.GetSecret(ctx(t), mount+"/app/config", gdsvault.SecretVersion(1)); s == nil || s.Data["db_host"] != "h1" {
 		t.Errorf("version 1: %v", s)
 	}
 	// A write from elsewhere is seen after InvalidateCache.
 	vault.PutKV(t, mount, "app/config", map[string]any{"db_host": "h3"})
-	c.InvalidateCache(ctx(t), mount+"/data/app/config")
+	c.InvalidateCache(mount + "/data/app/config")
 	if s, _ := c.GetSecret(ctx(t), mount+"/app/config"); s == nil || s.Data["db_host"] != "h3" {
 		t.Errorf("after InvalidateCache: %v", s)
 	}
@@ -80,6 +81,7 @@ func TestCacheAgainstRealVault(t *testing.T) {
 // TestCacheStampede: 1000 goroutines ask for one secret on a cold cache; the
 // real Vault sees exactly one read.
 func TestCacheStampede(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "hot", map[string]any{"k": "v"})
@@ -110,6 +112,7 @@ func TestCacheStampede(t *testing.T) {
 // rotates every minute is not cached across the rotation (with the default
 // 10-minute buffer it is not cached at all), while a yearly one is.
 func TestCacheRotationSchedule(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	for name, sched := range map[string]string{"often": "* * * * *", "yearly": "0 0 1 1 *"} {
@@ -131,24 +134,25 @@ func TestCacheRotationSchedule(t *testing.T) {
 	}
 }
 
-// CacheTTL overrides the cache's TTL for one read: a 0 TTL always fetches.
-func TestCacheTTLPerRead(t *testing.T) {
+// ReadTTL overrides the cache's TTL for one read: a 0 TTL always fetches.
+func TestReadTTL(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "x", map[string]any{"k": "v"})
 	rec := &counting{}
 	c := newClient(t, vault.RootToken, gdsvault.WithTransport(rec), gdsvault.WithCache())
 	for range 3 {
-		if _, err := c.GetSecret(ctx(t), mount+"/x", gdsvault.CacheTTL(0)); err != nil {
+		if _, err := c.GetSecret(ctx(t), mount+"/x", gdsvault.ReadTTL(0)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// What a CacheTTL(0) read fetched is stored with that TTL (never
+	// What a ReadTTL(0) read fetched is stored with that TTL (never
 	// fresh): the next default read fetches once, the one after hits.
 	c.GetSecret(ctx(t), mount+"/x")
 	c.GetSecret(ctx(t), mount+"/x")
 	if n := rec.get("GET " + mount + "/data/x"); n != 4 {
-		t.Errorf("%d requests for 3 reads with CacheTTL(0) and two default reads, want 4", n)
+		t.Errorf("%d requests for 3 reads with ReadTTL(0) and two default reads, want 4", n)
 	}
 }
 
@@ -159,6 +163,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // A KV write through the client also refreshes a generic Read of the API
 // form from the cache.
 func TestKVWriteInvalidatesGenericRead(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	c := newClient(t, vault.RootToken, gdsvault.WithCache())

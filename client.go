@@ -109,7 +109,7 @@ func New(opts ...Option) (*Client, error) {
 		timeout:     s.timeout,
 		logger:      s.logger,
 		userAgent:   s.userAgent,
-		retry:       retry.Default,
+		retry:       retry.DefaultPolicy(),
 		maxResponse: s.maxResponse,
 		shared:      &shared{ownTransport: tr},
 	}

@@ -12,6 +12,7 @@ import (
 )
 
 func TestPermissionDeniedByPolicy(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "myapp/config", map[string]any{"db_host": "h"})
@@ -43,6 +44,7 @@ func TestPermissionDeniedByPolicy(t *testing.T) {
 }
 
 func TestInvalidToken(t *testing.T) {
+	vault.Require(t)
 	tok := vault.CreateToken(t, map[string]any{"policies": []string{"default"}, "ttl": "1h"})
 	vault.Must(t, http.MethodPost, "auth/token/revoke", map[string]any{"token": tok})
 	for name, tk := range map[string]string{"revoked": tok, "never existed": "hvs.not-a-real-token-at-all"} {
@@ -61,6 +63,7 @@ func TestInvalidToken(t *testing.T) {
 }
 
 func TestSealed(t *testing.T) {
+	vault.Require(t)
 	s := vaulttest.Start(t, vaulttest.Options{})
 	c, err := gdsvault.New(gdsvault.WithAddress(s.Addr), gdsvault.WithToken(s.RootToken))
 	if err != nil {
@@ -92,6 +95,7 @@ func TestSealed(t *testing.T) {
 }
 
 func TestRateLimited(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "x", map[string]any{"k": "v"})
@@ -114,6 +118,7 @@ func TestRateLimited(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
+	vault.Require(t)
 	s := vaulttest.Start(t, vaulttest.Options{})
 	addr := s.Addr
 	s.Stop()
@@ -132,6 +137,7 @@ func TestConnectionRefused(t *testing.T) {
 // policy must stay ErrPermissionDenied and must not make the client log in
 // again.
 func TestDenialForTokenWithoutDefaultPolicy(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "other", map[string]any{"k": "v"})

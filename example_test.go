@@ -97,7 +97,7 @@ func ExampleKV_Put() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	first, err := kv.Get(ctx, "secret/example/put", gdsvault.Version(1))
+	first, err := kv.Get(ctx, "secret/example/put", gdsvault.SecretVersion(1))
 	if err != nil {
 		log.Fatal(err)
 	}

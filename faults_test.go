@@ -89,6 +89,7 @@ func readers(c *gdsvault.Client, path string, n int, interval time.Duration, max
 // real Vault, once with the stale cache and once without, and reports the
 // figures.
 func TestFaultsThroughProxy(t *testing.T) {
+	vault.Require(t)
 	if testing.Short() {
 		t.Skip("fault figures")
 	}
@@ -143,6 +144,7 @@ func TestFaultsThroughProxy(t *testing.T) {
 
 // TestSealedUnderLoad: Vault sealed for 10 s under 32 readers.
 func TestSealedUnderLoad(t *testing.T) {
+	vault.Require(t)
 	if testing.Short() {
 		t.Skip("fault figures")
 	}
@@ -193,6 +195,7 @@ func TestSealedUnderLoad(t *testing.T) {
 // readers with stale fallback see no failure, and the client logs in again
 // by itself.
 func TestKilledAndRestarted(t *testing.T) {
+	vault.Require(t)
 	if testing.Short() {
 		t.Skip("fault figures")
 	}

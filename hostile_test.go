@@ -88,6 +88,7 @@ func (l *hostileLab) requests(path string) int { return l.proxy.Stats().Paths[pa
 // at most a handful of logins, reads fail fast with the refusal, and the
 // abandoned tokens are revoked best-effort.
 func TestHostileRefusesEveryToken(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newHostileLab(t, nil)
 	l.proxy.Set(vaulttest.Fault{Only: vaulttest.HasToken(), Status: http.StatusForbidden, Errors: []string{"permission denied", "invalid token"}})
@@ -123,6 +124,7 @@ func TestHostileRefusesEveryToken(t *testing.T) {
 // values are clamped (and logged once), undecodable ones are a typed
 // ErrMalformedResponse, and none causes a login loop.
 func TestHostileLeaseDurations(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
@@ -178,6 +180,7 @@ func TestHostileLeaseDurations(t *testing.T) {
 // client logs in again at once, without retrying the renewal or calling
 // Vault unreachable, and no read fails.
 func TestHostileRenewalPastMaxTTL(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newHostileLab(t, map[string]any{"token_ttl": "3s", "token_max_ttl": "1h"})
 	l.proxy.Set(vaulttest.Fault{Only: vaulttest.PathIs("auth/token/renew-self"),
@@ -221,6 +224,7 @@ func TestHostileRenewalPastMaxTTL(t *testing.T) {
 // the retries are the read's: as many lookups as attempts, and one "gave
 // up" in the message, with the true count.
 func TestHostileOneRetryLayer(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	proxy := vaulttest.NewProxy(t, vault.Addr)
 	proxy.Set(vaulttest.Fault{Only: vaulttest.PathIs("auth/token/lookup-self"), Reset: true})
@@ -259,6 +263,7 @@ func heapGrowth(f func()) uint64 {
 // without reading, or after the cap (32 MiB) when it comes chunked, and the
 // memory used stays near the cap.
 func TestHostileHugeBody(t *testing.T) {
+	vault.Require(t)
 	// Not parallel: it measures this process's allocations.
 	proxy := vaulttest.NewProxy(t, vault.Addr)
 	c := quietClient(t, proxy.Addr, vault.RootToken, gdsvault.WithMaxRetries(0))
@@ -289,6 +294,7 @@ func TestHostileHugeBody(t *testing.T) {
 // a timeout (transient): retried, and answered from the stale cache; before,
 // it was an ErrMalformedResponse that did neither.
 func TestHostileStalledBody(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	proxy := vaulttest.NewProxy(t, vault.Addr)
 	opts := []gdsvault.Option{gdsvault.WithTimeout(500 * time.Millisecond), gdsvault.WithMaxRetries(1)}
@@ -334,6 +340,7 @@ func (s *switchingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 // answered from the stale cache. Before, it was a retried ErrConnection
 // with the hint "is Vault running?".
 func TestHostileCertificate(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	tlsVault := vaulttest.Start(t, vaulttest.Options{TLS: true})
 	pem, err := os.ReadFile(tlsVault.CACert)
@@ -379,6 +386,7 @@ func TestHostileCertificate(t *testing.T) {
 // Vault applied it) returns ErrOutcomeUnknown, still an ErrConnection, is
 // not retried, and says the write may have been applied.
 func TestHostileWriteOutcomeUnknown(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	proxy := vaulttest.NewProxy(t, vault.Addr)
 	c := quietClient(t, proxy.Addr, vault.RootToken)
@@ -411,6 +419,7 @@ func TestHostileWriteOutcomeUnknown(t *testing.T) {
 // TestHostileJSON: answers of the wrong shape are ErrMalformedResponse, and
 // the error quotes none of the answer's values.
 func TestHostileJSON(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	proxy := vaulttest.NewProxy(t, vault.Addr)
 	c := quietClient(t, proxy.Addr, vault.RootToken, gdsvault.WithMaxRetries(0))
@@ -442,6 +451,7 @@ func TestHostileJSON(t *testing.T) {
 // TestAccessorOnlyAtDebug: at the default Info level the login is logged
 // without its accessor (an accessor can revoke or look up its token).
 func TestAccessorOnlyAtDebug(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newHostileLab(t, nil)
 	var info logBuffer

@@ -17,7 +17,7 @@ import (
 )
 
 // KV reads and writes the key/value secrets engine, version 1 or 2. Paths may
-// be given in the API form of the seed ("secret/data/myapp/config") or in the
+// be given in the API form ("secret/data/myapp/config") or in the
 // CLI form ("secret/myapp/config"); the mount and its KV version are detected
 // once per mount (sys/internal/ui/mounts) and remembered. On a KV v2 mount, a
 // first segment "data/" or "metadata/" after the mount is taken as the API
@@ -28,7 +28,7 @@ type KV struct{ c *Client }
 // KV returns the client's key/value API.
 func (c *Client) KV() KV { return KV{c: c} }
 
-// GetSecret reads a KV secret: the seed's client.get_secret. It is
+// GetSecret reads a KV secret (the Python gds_vault's get_secret). It is
 // c.KV().Get.
 func (c *Client) GetSecret(ctx context.Context, path string, opts ...KVOption) (*KVSecret, error) {
 	return c.KV().Get(ctx, path, opts...)
@@ -41,13 +41,14 @@ type kvOptions struct {
 	version     int
 	cas         int
 	hasCAS      bool
-	cacheTTL    time.Duration
-	hasCacheTTL bool
+	readTTL    time.Duration
+	hasReadTTL bool
 	noCache     bool
 }
 
-// Version pins the KV v2 version to read (0 means the latest).
-func Version(n int) KVOption { return func(o *kvOptions) { o.version = n } }
+// SecretVersion pins the KV v2 version of the secret to read (0 means the
+// latest).
+func SecretVersion(n int) KVOption { return func(o *kvOptions) { o.version = n } }
 
 // CAS makes a KV v2 write or patch succeed only if the secret's current
 // version is n (0: only if the secret does not exist yet). A mismatch is
@@ -306,14 +307,14 @@ func kvOpts(opts []KVOption) kvOptions {
 // CAS the write happens only if the current version matches. It returns the
 // new version's metadata (zero for KV v1).
 func (kv KV) Put(ctx context.Context, path string, data map[string]any, opts ...KVOption) (*VersionMetadata, error) {
-	defer kv.c.InvalidateCache(ctx, path)
+	defer kv.c.InvalidateCache(path)
 	return kv.write(ctx, http.MethodPost, path, data, opts)
 }
 
 // Patch merges data into the latest version of a KV v2 secret, creating a new
 // version; keys set to nil are removed. KV v1 has no patch.
 func (kv KV) Patch(ctx context.Context, path string, data map[string]any, opts ...KVOption) (*VersionMetadata, error) {
-	defer kv.c.InvalidateCache(ctx, path)
+	defer kv.c.InvalidateCache(path)
 	return kv.write(ctx, http.MethodPatch, path, data, opts)
 }
 
@@ -365,7 +366,7 @@ func (kv KV) List(ctx context.Context, path string) ([]string, error) {
 // Delete soft-deletes versions of a KV v2 secret (the latest when none are
 // given), or deletes a KV v1 secret.
 func (kv KV) Delete(ctx context.Context, path string, versions ...int) error {
-	defer kv.c.InvalidateCache(ctx, path)
+	defer kv.c.InvalidateCache(path)
 	t, err := kv.resolve(ctx, path, false)
 	if err != nil {
 		return err
@@ -394,7 +395,7 @@ func (kv KV) Destroy(ctx context.Context, path string, versions ...int) error {
 }
 
 func (kv KV) versionsOp(ctx context.Context, op, method, path string, versions []int) error {
-	defer kv.c.InvalidateCache(ctx, path)
+	defer kv.c.InvalidateCache(path)
 	if len(versions) == 0 {
 		return &ConfigError{Field: "versions", Problem: op + " needs at least one version", Hint: "name the versions to " + op}
 	}
@@ -457,7 +458,7 @@ func (kv KV) Metadata(ctx context.Context, path string) (*KVMetadata, error) {
 // PutMetadata writes the metadata of a KV v2 secret (custom metadata, max
 // versions, check-and-set requirement, version expiry).
 func (kv KV) PutMetadata(ctx context.Context, path string, in MetadataInput) error {
-	defer kv.c.InvalidateCache(ctx, path)
+	defer kv.c.InvalidateCache(path)
 	t, err := kv.v2(ctx, path, "metadata")
 	if err != nil {
 		return err
@@ -467,7 +468,7 @@ func (kv KV) PutMetadata(ctx context.Context, path string, in MetadataInput) err
 
 // DeleteMetadata removes a KV v2 secret with all its versions and metadata.
 func (kv KV) DeleteMetadata(ctx context.Context, path string) error {
-	defer kv.c.InvalidateCache(ctx, path)
+	defer kv.c.InvalidateCache(path)
 	t, err := kv.v2(ctx, path, "metadata")
 	if err != nil {
 		return err
@@ -577,7 +578,7 @@ func (c *Client) lookupMount(ctx context.Context, p string) (mountInfo, error) {
 	case err == nil:
 	case errors.As(err, &re) && re.StatusCode == http.StatusForbidden && !errors.Is(err, ErrInvalidToken):
 		// Some policies hide the mount table: assume the first segment is a
-		// KV v2 mount, the common case (and the seed's).
+		// KV v2 mount, the common case.
 		first, _, _ := strings.Cut(p, "/")
 		m := mountInfo{path: first, typ: "kv", version: 2}
 		c.shared.mounts.store(c.namespace, m)

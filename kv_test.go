@@ -11,6 +11,7 @@ import (
 )
 
 func TestKVv2BothPathForms(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv2")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	c := newClient(t, vault.RootToken)
@@ -57,7 +58,7 @@ func TestKVv2BothPathForms(t *testing.T) {
 	if !maps.Equal(latest.Data, want) || latest.VersionMetadata.Version != 3 {
 		t.Errorf("latest = %v %v, want %v at version 3", latest, latest.Data, want)
 	}
-	v1, err := kv.Get(ctx(t), mount+"/myapp/config", gdsvault.Version(1))
+	v1, err := kv.Get(ctx(t), mount+"/myapp/config", gdsvault.SecretVersion(1))
 	if err != nil || v1.Data["db_host"] != "postgres.example.com" || v1.VersionMetadata.Version != 1 {
 		t.Fatalf("version 1 = %v %v, %v", v1, v1.Data, err)
 	}
@@ -108,14 +109,14 @@ func TestKVv2BothPathForms(t *testing.T) {
 	if err := kv.Destroy(ctx(t), mount+"/myapp/config", 2); err != nil {
 		t.Fatal(err)
 	}
-	_, err = kv.Get(ctx(t), mount+"/myapp/config", gdsvault.Version(2))
+	_, err = kv.Get(ctx(t), mount+"/myapp/config", gdsvault.SecretVersion(2))
 	if !errors.Is(err, gdsvault.ErrDestroyedVersion) || !errors.Is(err, gdsvault.ErrNotFound) || errors.Is(err, gdsvault.ErrDeletedVersion) {
 		t.Fatalf("read of a destroyed version: err = %v, want ErrDestroyedVersion", err)
 	}
 	if err := kv.Delete(ctx(t), mount+"/myapp/config", 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kv.Get(ctx(t), mount+"/myapp/config", gdsvault.Version(1)); !errors.Is(err, gdsvault.ErrDeletedVersion) {
+	if _, err := kv.Get(ctx(t), mount+"/myapp/config", gdsvault.SecretVersion(1)); !errors.Is(err, gdsvault.ErrDeletedVersion) {
 		t.Fatalf("version 1 after Delete(1): %v", err)
 	}
 	if err := kv.Undelete(ctx(t), mount+"/myapp/config"); !errors.Is(err, gdsvault.ErrConfig) {
@@ -136,6 +137,7 @@ func TestKVv2BothPathForms(t *testing.T) {
 }
 
 func TestKVv1(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv1")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "1"})
 	c := newClient(t, vault.RootToken)
@@ -159,7 +161,7 @@ func TestKVv1(t *testing.T) {
 		t.Errorf("List = %v, %v", keys, err)
 	}
 	for name, err := range map[string]error{
-		"version": func() error { _, err := kv.Get(ctx(t), mount+"/app/db", gdsvault.Version(2)); return err }(),
+		"version": func() error { _, err := kv.Get(ctx(t), mount+"/app/db", gdsvault.SecretVersion(2)); return err }(),
 		"patch":   func() error { _, err := kv.Patch(ctx(t), mount+"/app/db", map[string]any{"a": "b"}); return err }(),
 		"cas": func() error {
 			_, err := kv.Put(ctx(t), mount+"/app/db", map[string]any{"a": "b"}, gdsvault.CAS(1))
@@ -181,6 +183,7 @@ func TestKVv1(t *testing.T) {
 }
 
 func TestKVBadPaths(t *testing.T) {
+	vault.Require(t)
 	c := newClient(t, vault.RootToken)
 	for _, p := range []string{"", "/", "secret//x", "secret/../sys", "secret/x\ny"} {
 		if _, err := c.GetSecret(ctx(t), p); !errors.Is(err, gdsvault.ErrInvalidPath) {
@@ -199,6 +202,7 @@ func TestKVBadPaths(t *testing.T) {
 }
 
 func TestGenericReadWriteListDelete(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("transit")
 	vault.EnableSecrets(t, mount, "transit", nil)
 	c := newClient(t, vault.RootToken)
@@ -233,6 +237,7 @@ func TestGenericReadWriteListDelete(t *testing.T) {
 
 // "secret/data/metadata/x" is the API form of the secret "metadata/x".
 func TestKVPathStripsOnePrefix(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	c := newClient(t, vault.RootToken)

@@ -12,6 +12,7 @@ import (
 // logger and checks that no token or secret value reaches a log line, an
 // error string or a printed result.
 func TestNoSecretsLeak(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	const secretValue = "s3cr3t-value-that-must-not-print"

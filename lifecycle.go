@@ -58,25 +58,35 @@ const (
 	// EventRenewFailed: a renewal failed; the current token is still used
 	// while it is valid.
 	EventRenewFailed
-	// EventExpired: the token expired before it could be replaced.
+	// EventExpired: the token expired before it could be replaced, or
+	// Vault refused it as invalid after its expiry as the client counts it.
 	EventExpired
 	// EventClosed: the client was closed (Event.Revoked says whether its
 	// token was revoked).
 	EventClosed
+	// EventRevoked: Vault refused the token as invalid well before its
+	// expiry: it was revoked from outside (or, right after its login, the
+	// server refuses every token: then logins back off). The next request
+	// logs in again.
+	EventRevoked
 )
 
+// String names the kind as a metric- and log-friendly identifier: login,
+// login_failed, renewed, renewal_failed, expired, revoked, closed.
 func (k EventKind) String() string {
 	switch k {
 	case EventLogin:
 		return "login"
 	case EventLoginFailed:
-		return "login failed"
+		return "login_failed"
 	case EventRenewed:
 		return "renewed"
 	case EventRenewFailed:
-		return "renewal failed"
+		return "renewal_failed"
 	case EventExpired:
 		return "expired"
+	case EventRevoked:
+		return "revoked"
 	case EventClosed:
 		return "closed"
 	}
@@ -128,7 +138,7 @@ func (s *tokenState) setSched(st schedule.State) {
 		s.usableUntil.Store(nil)
 		return
 	}
-	until := schedule.Default.Usable(st)
+	until := schedule.DefaultPolicy().Usable(st)
 	s.usableUntil.Store(&until)
 }
 
@@ -182,7 +192,7 @@ type tokenManager struct {
 }
 
 func newTokenManager(c *Client, m AuthMethod, s *settings) *tokenManager {
-	tm := &tokenManager{c: c.withoutToken(), method: m, policy: schedule.Default, events: s.events, logger: c.logger,
+	tm := &tokenManager{c: c.withoutToken(), method: m, policy: schedule.DefaultPolicy(), events: s.events, logger: c.logger,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	tm.revoke = true // a token the client logged in for
 	if st, ok := m.(SuppliedToken); ok {
@@ -415,19 +425,23 @@ func (m *tokenManager) TokenRefused(t Token, err error) {
 		return // already dropped (by another caller) or replaced
 	}
 	m.cur.Store(nil)
-	reason := "Vault reported the token invalid (revoked or expired)"
-	if !s.proven.Load() && s.usable(time.Now()) {
+	ev := Event{Kind: EventExpired, Time: time.Now(), Reason: "Vault refused the token at the end of its life: it expired"}
+	switch {
+	case !s.usable(ev.Time):
+	case !s.proven.Load():
 		// Refused before any success and well before its expiry: not a
 		// token that ran out on a slow path, but a server or proxy that
 		// refuses what it issues.
 		m.refusedFresh++
 		m.loginErr = err
-		m.loginRetryAt = time.Now().Add(refusalBackoff(m.refusedFresh, rand.Float64()))
-		reason = "Vault refused the token it had just issued: logins back off"
+		m.loginRetryAt = ev.Time.Add(refusalBackoff(m.refusedFresh, rand.Float64()))
+		ev.Kind, ev.Reason = EventRevoked, "Vault refused the token it had just issued: logins back off"
+	default:
+		ev.Kind, ev.Reason = EventRevoked, "Vault refused the token before its expiry: it was revoked from outside"
 	}
 	m.mu.Unlock()
 	m.signal()
-	m.emit(Event{Kind: EventExpired, Time: time.Now(), Reason: reason})
+	m.emit(ev)
 	m.revokeDropped(s)
 }
 
@@ -461,10 +475,7 @@ func revocable(s *tokenState) bool {
 // run keeps the token alive until close.
 func (m *tokenManager) run() {
 	defer close(m.done)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
+	schedule.Loop(m.bg, m.wake, func() (func(), time.Time) {
 		m.mu.Lock()
 		cur := m.cur.Load()
 		var st schedule.State
@@ -472,41 +483,25 @@ func (m *tokenManager) run() {
 			st = cur.sched // fields of cur change under m.mu only
 		}
 		m.mu.Unlock()
-		action, at := schedule.None, time.Time{}
-		if cur != nil {
-			action, at = m.policy.Next(st, time.Now(), rand.Float64())
+		if cur == nil {
+			return nil, time.Time{}
 		}
-		if action == schedule.None {
-			select {
-			case <-m.bg.Done():
-				return
-			case <-m.wake:
-				continue
-			}
-		}
-		timer.Reset(time.Until(at))
-		select {
-		case <-m.bg.Done():
-			return
-		case <-m.wake:
-			timer.Stop() // Go >= 1.23: no stale value can be received after Stop
-			continue
-		case <-timer.C:
-		}
-		switch action {
+		switch action, at := m.policy.Next(st, time.Now(), rand.Float64()); action {
 		case schedule.Renew:
-			m.mu.Lock()
-			call := m.startRenewLocked(cur)
-			m.mu.Unlock()
-			select {
-			case <-call.done:
-			case <-m.bg.Done():
-				return
-			}
+			return func() {
+				m.mu.Lock()
+				call := m.startRenewLocked(cur)
+				m.mu.Unlock()
+				select {
+				case <-call.done:
+				case <-m.bg.Done():
+				}
+			}, at
 		case schedule.Replace:
-			m.replace(cur, st)
+			return func() { m.replace(cur, st) }, at
 		}
-	}
+		return nil, time.Time{}
+	})
 }
 
 // current reports whether s is still the token held.
@@ -643,7 +638,7 @@ func (m *tokenManager) emit(ev Event) {
 	switch ev.Kind {
 	case EventRenewed, EventClosed:
 		level = slog.LevelDebug
-	case EventLoginFailed, EventRenewFailed, EventExpired:
+	case EventLoginFailed, EventRenewFailed, EventExpired, EventRevoked:
 		level = slog.LevelWarn
 	}
 	m.emitAt(ev, level)

@@ -41,6 +41,7 @@ func lifecycleLab(t *testing.T, roleParams map[string]any) (string, *approle.Met
 // hog on every core; halfway the token is revoked from outside. No read may
 // fail. (make soak runs it 10 times, and 10 more with GOMAXPROCS=1.)
 func TestLifecycleRealVault(t *testing.T) {
+	vault.Require(t)
 	if testing.Short() {
 		t.Skip("30 s soak; run without -short")
 	}
@@ -84,6 +85,7 @@ func TestLifecycleRealVault(t *testing.T) {
 // forces a new login, reads fail with an error that says the secret ID is
 // used up.
 func TestSingleUseSecretIDRealVault(t *testing.T) {
+	vault.Require(t)
 	if testing.Short() {
 		t.Skip("20 s soak; run without -short")
 	}
@@ -119,6 +121,7 @@ func TestSingleUseSecretIDRealVault(t *testing.T) {
 // TestCloseLeavesNoGoroutines: a client that logged in, renewed and was
 // closed leaves no goroutine behind, and its token is revoked.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
+	vault.Require(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	path, m := lifecycleLab(t, map[string]any{"token_ttl": "1h"})
 	var cnt counter

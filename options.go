@@ -197,7 +197,7 @@ func RequireTLS() Option {
 	return func(s *settings) error { s.requireTLS = true; return nil }
 }
 
-// WithRetry sets the retry policy (default retry.Default: 3 attempts, 100 ms
+// WithRetry sets the retry policy (default retry.DefaultPolicy(): 3 attempts, 100 ms
 // to 2 s full-jitter backoff, Retry-After honoured up to 30 s, a retry budget
 // of 100 retries shared by all callers). MaxAttempts 1 turns retries off.
 // Only transient failures are retried (IsTransient), and a request that must
@@ -209,7 +209,7 @@ func WithRetry(p retry.Policy) Option {
 			return err
 		}
 		if p.MaxAttempts == 0 {
-			p.MaxAttempts = retry.Default.MaxAttempts // as retry.Policy documents
+			p.MaxAttempts = retry.DefaultPolicy().MaxAttempts // as retry.Policy documents
 		}
 		s.retry = &p
 		return nil
@@ -223,7 +223,7 @@ func WithMaxRetries(n int) Option {
 		if n < 0 {
 			return &ConfigError{Field: "max retries", Problem: "must not be negative", Hint: "e.g. VAULT_MAX_RETRIES=2"}
 		}
-		p := retry.Default
+		p := retry.DefaultPolicy()
 		if s.retry != nil {
 			p = *s.retry
 		}

@@ -15,6 +15,7 @@ import (
 // An http.Client without a Timeout: the client's own deadline must cover
 // reading the body, not end when the headers arrive.
 func TestHTTPClientWithoutTimeoutReadsWholeBodies(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "big", map[string]any{"blob": strings.Repeat("x", 200_000)})
@@ -28,6 +29,7 @@ func TestHTTPClientWithoutTimeoutReadsWholeBodies(t *testing.T) {
 
 // The token never follows a redirect to another host over plain http.
 func TestTokenDoesNotFollowRedirects(t *testing.T) {
+	vault.Require(t)
 	var leaked atomic.Bool
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Vault-Token") != "" {
@@ -68,6 +70,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestHeadersOnEveryRequest(t *testing.T) {
+	vault.Require(t)
 	rec := &recorder{}
 	c := newClient(t, vault.RootToken, gdsvault.WithTransport(rec), gdsvault.WithNamespace("team-a/"))
 	// Open-source Vault has no namespaces; the header is still sent, and the
@@ -102,6 +105,7 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 
 // WithTokenSource, TokenSourceFunc and WithUserAgent reach the wire.
 func TestTokenSourceAndUserAgent(t *testing.T) {
+	vault.Require(t)
 	var calls int
 	var ua string
 	seen := roundTripFunc(func(r *http.Request) (*http.Response, error) {

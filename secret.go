@@ -142,7 +142,7 @@ func (c *Client) Read(ctx context.Context, path string) (*Secret, error) {
 // Write writes data to any path and returns Vault's answer (an empty Secret
 // when Vault answers 204).
 func (c *Client) Write(ctx context.Context, path string, data map[string]any) (*Secret, error) {
-	defer c.InvalidateCache(ctx, path)
+	defer c.InvalidateCache(path)
 	return c.send2(ctx, http.MethodPost, path, data)
 }
 
@@ -194,7 +194,7 @@ func (c *Client) list(ctx context.Context, p string) ([]string, error) {
 
 // Delete deletes a path.
 func (c *Client) Delete(ctx context.Context, path string) error {
-	defer c.InvalidateCache(ctx, path)
+	defer c.InvalidateCache(path)
 	p, q, err := splitQuery(path)
 	if err != nil {
 		return err

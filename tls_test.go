@@ -12,6 +12,7 @@ import (
 )
 
 func TestTLS(t *testing.T) {
+	vault.Require(t)
 	s := vaulttest.Start(t, vaulttest.Options{TLS: true})
 	s.PutKV(t, "secret", "myapp/config", map[string]any{"db_host": "tls-host"})
 

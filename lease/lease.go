@@ -6,7 +6,7 @@
 // new to the application, and revokes the old lease after a grace period.
 // Close revokes everything it holds.
 //
-// The course project's use, a PostgreSQL pool that follows rotations:
+// A PostgreSQL pool that follows rotations:
 //
 //	m, err := lease.Watch(ctx, client, "database/creds/app",
 //		lease.OnRotate(func(r lease.Rotation) { pool.Reset() })) // new connections take m.Current()
@@ -166,7 +166,7 @@ func Watch(ctx context.Context, c *gdsvault.Client, path string, opts ...Option)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{c: c, path: path, onRotate: cfg.onRotate, grace: cfg.grace, logger: cfg.logger, policy: schedule.Default,
+	m := &Manager{c: c, path: path, onRotate: cfg.onRotate, grace: cfg.grace, logger: cfg.logger, policy: schedule.DefaultPolicy(),
 		done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s, err := m.read(ctx)
 	if err != nil {
@@ -211,9 +211,7 @@ func (m *Manager) Stats() (renewals, rotations int) {
 
 func (m *Manager) run() {
 	defer close(m.done)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
+	schedule.Loop(m.bg, m.wake, func() (func(), time.Time) {
 		m.mu.Lock()
 		cur, st := m.cur, m.cur.sched
 		var due *held
@@ -224,36 +222,16 @@ func (m *Manager) run() {
 		}
 		m.mu.Unlock()
 		action, at := m.policy.Next(st, time.Now(), rand.Float64())
-		revoke := due != nil && (action == schedule.None || !at.Before(due.revokeAt))
-		if revoke {
-			at = due.revokeAt
-		}
-		if action == schedule.None && !revoke {
-			select {
-			case <-m.bg.Done():
-				return
-			case <-m.wake:
-				continue
-			}
-		}
-		timer.Reset(time.Until(at))
-		select {
-		case <-m.bg.Done():
-			return
-		case <-m.wake:
-			timer.Stop()
-			continue
-		case <-timer.C:
-		}
 		switch {
-		case revoke:
-			m.revokeOld(due)
+		case due != nil && (action == schedule.None || !at.Before(due.revokeAt)):
+			return func() { m.revokeOld(due) }, due.revokeAt
 		case action == schedule.Renew:
-			m.renew(cur)
+			return func() { m.renew(cur) }, at
 		case action == schedule.Replace:
-			m.rotate(cur)
+			return func() { m.rotate(cur) }, at
 		}
-	}
+		return nil, time.Time{}
+	})
 }
 
 func (m *Manager) renew(h *held) {

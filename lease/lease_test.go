@@ -26,13 +26,29 @@ var (
 
 func TestMain(m *testing.M) {
 	var err error
-	if pg, err = vaulttest.NewPostgres(); err != nil {
+	pg, err = vaulttest.NewPostgres()
+	switch {
+	case errors.Is(err, vaulttest.ErrNoPostgres) && !vaulttest.Required():
+		fmt.Fprintln(os.Stderr, "lease: no PostgreSQL server binaries: the PostgreSQL tests skip (apt-get install postgresql)")
+	case err != nil:
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := vaulttest.Main(m, vaulttest.Options{}, &vault)
-	pg.Stop()
+	if pg != nil {
+		pg.Stop()
+	}
 	os.Exit(code)
+}
+
+// requirePostgres skips a test that needs PostgreSQL when there is none
+// (and vaulttest.Required is off).
+func requirePostgres(t *testing.T) {
+	t.Helper()
+	vault.Require(t)
+	if pg == nil {
+		t.Skip("no PostgreSQL server binaries")
+	}
 }
 
 func ctx(t *testing.T) context.Context {
@@ -65,6 +81,7 @@ func creds(s *gdsvault.Secret) (string, string) {
 // renewed and rotated underneath (default TTL 6 s, max TTL 15 s): zero
 // failed queries, and old credentials stop working once revoked.
 func TestPoolFollowsRotations(t *testing.T) {
+	requirePostgres(t)
 	if testing.Short() {
 		t.Skip("one-minute soak")
 	}
@@ -159,6 +176,7 @@ func TestPoolFollowsRotations(t *testing.T) {
 }
 
 func TestWatchNeedsALease(t *testing.T) {
+	vault.Require(t)
 	c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithToken(vault.RootToken))
 	vault.PutKV(t, "secret", "static", map[string]any{"k": "v"})
 	_, err := lease.Watch(ctx(t), c, "secret/data/static")
@@ -174,6 +192,7 @@ func TestWatchNeedsALease(t *testing.T) {
 // still reads new credentials from Vault (never the cached lease), so the
 // lease it revokes is never the one in use.
 func TestRotationBypassesClientCache(t *testing.T) {
+	requirePostgres(t)
 	if testing.Short() {
 		t.Skip("waits for a rotation")
 	}

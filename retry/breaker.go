@@ -35,8 +35,8 @@ func (s State) String() string {
 	return "closed"
 }
 
-// BreakerConfig are the breaker's thresholds. The defaults are the course's:
-// 5 failures, 30 s, 2 successes.
+// BreakerConfig are the breaker's thresholds. The defaults: 5 failures,
+// 30 s, 2 successes.
 type BreakerConfig struct {
 	Failures  int           // consecutive failures that open the circuit (default 5)
 	Cooldown  time.Duration // time open before a probe (default 30 s)

@@ -36,8 +36,11 @@ type Policy struct {
 	Budget *Budget
 }
 
-// Default is the client's policy: 3 attempts, 100 ms to 2 s backoff.
-var Default = Policy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, MaxRetryAfter: 30 * time.Second}
+// DefaultPolicy returns the client's policy: 3 attempts, 100 ms to 2 s
+// backoff, Retry-After honoured up to 30 s.
+func DefaultPolicy() Policy {
+	return Policy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, MaxRetryAfter: 30 * time.Second}
+}
 
 // Validate reports the policy's bad values as *gdsvault.ConfigError (one
 // per problem, joined with errors.Join when several): a negative count or
@@ -52,7 +55,7 @@ func (p Policy) Validate() error {
 	errs = negative(errs, "retry base delay", "Policy.BaseDelay", p.BaseDelay)
 	errs = negative(errs, "retry max delay", "Policy.MaxDelay", p.MaxDelay)
 	errs = negative(errs, "retry max retry-after", "Policy.MaxRetryAfter", p.MaxRetryAfter)
-	if base := cmp.Or(max(p.BaseDelay, 0), Default.BaseDelay); p.MaxDelay > 0 && p.MaxDelay < base {
+	if base := cmp.Or(max(p.BaseDelay, 0), DefaultPolicy().BaseDelay); p.MaxDelay > 0 && p.MaxDelay < base {
 		which := "BaseDelay"
 		if p.BaseDelay <= 0 {
 			which = "the default BaseDelay"
@@ -85,13 +88,13 @@ func (p Policy) withDefaults() Policy {
 		p.MaxAttempts = 3
 	}
 	if p.BaseDelay <= 0 {
-		p.BaseDelay = Default.BaseDelay
+		p.BaseDelay = DefaultPolicy().BaseDelay
 	}
 	if p.MaxDelay < p.BaseDelay {
-		p.MaxDelay = max(Default.MaxDelay, p.BaseDelay)
+		p.MaxDelay = max(DefaultPolicy().MaxDelay, p.BaseDelay)
 	}
 	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = Default.MaxRetryAfter
+		p.MaxRetryAfter = DefaultPolicy().MaxRetryAfter
 	}
 	return p
 }

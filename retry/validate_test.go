@@ -39,7 +39,7 @@ func TestPolicyValidate(t *testing.T) {
 		fields []string // none: valid
 	}{
 		{name: "zero: all defaults", p: Policy{}},
-		{name: "Default", p: Default},
+		{name: "DefaultPolicy", p: DefaultPolicy()},
 		{name: "one attempt", p: Policy{MaxAttempts: 1}},
 		{name: "max delay equals base", p: Policy{BaseDelay: time.Second, MaxDelay: time.Second}},
 		{name: "base above default max", p: Policy{BaseDelay: 5 * time.Second}},

@@ -71,7 +71,7 @@ func BenchmarkGetHitWithTTL(b *testing.B) {
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, r, _ := c.Get(ctx, "secret/app/7", fetch, TTL(60*60*1e9)); !r.Hit {
+		if _, r, _ := c.Get(ctx, "secret/app/7", fetch, ReadTTL(60*60*1e9)); !r.Hit {
 			b.Fatal("miss")
 		}
 	}

@@ -25,11 +25,11 @@ func TestExpiry(t *testing.T) {
 	}{
 		{name: "default ttl", life: DefaultTTL},
 		{name: "WithTTL", opts: []Option{WithTTL(time.Minute)}, life: time.Minute},
-		{name: "read TTL shorter", read: []ReadOption{TTL(30 * time.Second)}, life: 30 * time.Second},
-		{name: "read TTL longer", read: []ReadOption{TTL(time.Hour)}, life: time.Hour},
-		{name: "read TTL zero", read: []ReadOption{TTL(0)}, life: 0},
+		{name: "read TTL shorter", read: []ReadOption{ReadTTL(30 * time.Second)}, life: 30 * time.Second},
+		{name: "read TTL longer", read: []ReadOption{ReadTTL(time.Hour)}, life: time.Hour},
+		{name: "read TTL zero", read: []ReadOption{ReadTTL(0)}, life: 0},
 		{name: "WithTTL zero", opts: []Option{WithTTL(0)}, life: 0},
-		{name: "read TTL capped by lease", read: []ReadOption{TTL(time.Hour)},
+		{name: "read TTL capped by lease", read: []ReadOption{ReadTTL(time.Hour)},
 			hints: Hints{LeaseTTL: 10 * time.Minute}, life: 9 * time.Minute},
 
 		{name: "lease 60s: floor half", opts: []Option{WithTTL(time.Hour)},
@@ -93,23 +93,23 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
-// TestReadTTLAcrossReads pins down TTL(d): it sets the life of the value the
+// TestReadTTLAcrossReads pins down ReadTTL(d): it sets the life of the value the
 // read fetches, and on a hit it refuses values older than d, but it cannot
 // stretch a value another read stored.
 func TestReadTTLAcrossReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := mustNew(t, deepClone, hintsOf) // TTL 5m
 		src := &source{}
-		get(t, c, "k", src, TTL(10*time.Minute)) // fetch 1, stored for 10m
+		get(t, c, "k", src, ReadTTL(10*time.Minute)) // fetch 1, stored for 10m
 		time.Sleep(7 * time.Minute)
 		if _, r := get(t, c, "k", src); !r.Hit {
 			t.Fatalf("default read of a value stored for 10m, at 7m: %+v", r)
 		}
-		if v, r := get(t, c, "k", src, TTL(time.Minute)); r.Hit || v["n"] != 2 {
+		if v, r := get(t, c, "k", src, ReadTTL(time.Minute)); r.Hit || v["n"] != 2 {
 			t.Fatalf("TTL(1m) read of a 7m-old value: %+v", r) // fetch 2, stored for 1m
 		}
 		time.Sleep(2 * time.Minute)
-		if _, r := get(t, c, "k", src, TTL(time.Hour)); r.Hit || src.count() != 3 {
+		if _, r := get(t, c, "k", src, ReadTTL(time.Hour)); r.Hit || src.count() != 3 {
 			t.Fatalf("TTL(1h) read cannot stretch a value stored for 1m: %+v", r)
 		}
 	})

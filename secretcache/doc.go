@@ -1,5 +1,5 @@
-// Package secretcache caches secret reads: the course's lesson 18,
-// "Caching and retry".
+// Package secretcache caches secret reads: time-to-live, lease- and
+// rotation-aware expiry, stale fallback, shared fetches, bounded size.
 //
 // A [Cache] maps a key (a secret's path) to a value of any type V. It is a
 // leaf package, generic over the cached value, so the root gdsvault package
@@ -15,7 +15,7 @@
 //
 //	f + min(TTL, lease bound, rotation bound)
 //
-// where TTL is [WithTTL] (5 minutes by default) or the read's [TTL] option,
+// where TTL is [WithTTL] (5 minutes by default) or the read's [ReadTTL] option,
 // and the bounds come from the value's [Hints]:
 //
 //   - A leased secret (Hints.LeaseTTL > 0) lives max(LeaseTTL - margin,

@@ -186,13 +186,13 @@ type readConfig struct {
 	bypass bool
 }
 
-// TTL overrides the cache's TTL for one read, still capped by the value's
+// ReadTTL overrides the cache's TTL (WithTTL) for one read, still capped by the value's
 // lease and rotation bounds. A cached value older than d is not fresh for
 // this read (so a read can ask for fresher data than other reads), and a
 // value this read fetches is stored with this TTL. A read cannot make a
 // value fetched by another read live longer than it was stored for.
 // A zero or negative d always fetches.
-func TTL(d time.Duration) ReadOption {
+func ReadTTL(d time.Duration) ReadOption {
 	return func(r *readConfig) { r.ttl, r.hasTTL = max(d, 0), true }
 }
 

@@ -429,7 +429,7 @@ func TestFaultProxy(t *testing.T) {
 		checkLeaks(t)
 		p := vaulttest.NewProxy(t, srv.Addr)
 		// The default policy: 3 attempts, idempotent requests only.
-		c := vaultClient(t, p.Addr, srv.RootToken, gdsvault.WithRetry(retry.Default))
+		c := vaultClient(t, p.Addr, srv.RootToken, gdsvault.WithRetry(retry.DefaultPolicy()))
 		p.Set(vaulttest.Fault{Status: http.StatusServiceUnavailable, Count: 2})
 		mustRead(t, c, "fp", "v")
 		if st := p.Stats(); st.Requests != 3 || st.Faults[vaulttest.FaultStatus] != 2 {

@@ -130,10 +130,15 @@ func isExecutable(path string) bool {
 }
 
 // StartPostgres starts a server for one test and stops it when the test ends
-// (printing its log if the test failed).
+// (printing its log if the test failed). Without PostgreSQL's server
+// binaries the test is skipped, unless Required.
 func StartPostgres(tb testing.TB) *Postgres {
 	tb.Helper()
 	p, err := NewPostgres()
+	if errors.Is(err, ErrNoPostgres) && !Required() {
+		tb.Skip("vaulttest: no PostgreSQL server binaries: this test skips (apt-get install postgresql, or set VAULTTEST_PG_BINDIR; " +
+			RequiredEnv + "=1 makes it fail instead)")
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}

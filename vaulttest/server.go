@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -109,10 +110,42 @@ func NewServer(opts Options) (*Server, error) {
 	return nil, lastErr
 }
 
+// RequiredEnv names the variable that makes real-server tests fail instead
+// of skip when no Vault binary is found (make test and CI set it).
+const RequiredEnv = "VAULTTEST_REQUIRED"
+
+// Required reports whether real-server tests must run: RequiredEnv is set
+// to anything but "" or "0".
+func Required() bool {
+	v := os.Getenv(RequiredEnv)
+	return v != "" && v != "0"
+}
+
+// skipLine is the one line a skipped real-server test shows.
+const skipLine = "vaulttest: no Vault binary: real-server tests skip (run `make vault` or set VAULT_BIN; " +
+	RequiredEnv + "=1 makes them fail instead)"
+
+// Require skips the test when the package runs without a server (s is nil:
+// no Vault binary and not Required). Real-server tests start with it:
+//
+//	func TestSomething(t *testing.T) {
+//		vault.Require(t)
+//		...
+func (s *Server) Require(tb testing.TB) {
+	tb.Helper()
+	if s == nil {
+		tb.Skip(skipLine)
+	}
+}
+
 // Start starts a server for one test and stops it when the test ends.
+// Without a Vault binary the test is skipped, unless Required.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	s, err := NewServer(opts)
+	if errors.Is(err, ErrNoBinary) && !Required() {
+		tb.Skip(skipLine)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -128,8 +161,21 @@ func Start(tb testing.TB, opts Options) *Server {
 // Main starts one shared server, runs the tests and stops the server. It
 // returns the exit code for os.Exit. Each setup function runs once the server
 // answers, before the tests.
+//
+// Without a Vault binary, when not Required, Main prints one line, leaves
+// *srv nil and runs the tests that need no server: each real-server test
+// begins with srv.Require(t), which skips it, and Example functions (which
+// cannot skip) are left out with -test.skip.
 func Main(m *testing.M, opts Options, srv **Server, setup ...func(*Server)) int {
 	s, err := NewServer(opts)
+	if errors.Is(err, ErrNoBinary) && !Required() {
+		fmt.Fprintln(os.Stderr, skipLine)
+		if f := flag.Lookup("test.skip"); f != nil && f.Value.String() == "" {
+			_ = f.Value.Set("^Example")
+		}
+		*srv = nil
+		return m.Run()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -49,7 +49,7 @@ func (o *getOptions) run(cmd *cobra.Command, path string) error {
 		return err
 	}
 	defer c.Close(cmd.Context())
-	s, err := c.KV().Get(cmd.Context(), path, gdsvault.Version(o.version))
+	s, err := c.KV().Get(cmd.Context(), path, gdsvault.SecretVersion(o.version))
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,8 @@ func (s State) Expiry() time.Time {
 	return s.Granted.Add(s.TTL)
 }
 
-// Policy holds the tunables. The zero Policy is not useful; use Default.
+// Policy holds the tunables. The zero Policy is not useful; use
+// DefaultPolicy.
 type Policy struct {
 	// Fraction of the TTL after which to act (2/3 by default).
 	Fraction float64
@@ -80,9 +81,11 @@ type Policy struct {
 	MaxLead      time.Duration
 }
 
-// Default is the policy gdsvault uses.
-var Default = Policy{Fraction: 2.0 / 3.0, Jitter: 0.1, BackoffBase: 250 * time.Millisecond, BackoffMax: 30 * time.Second,
-	Margin: time.Second, MinWait: 100 * time.Millisecond, LeadFraction: 0.2, MaxLead: 5 * time.Second}
+// DefaultPolicy returns the policy gdsvault uses.
+func DefaultPolicy() Policy {
+	return Policy{Fraction: 2.0 / 3.0, Jitter: 0.1, BackoffBase: 250 * time.Millisecond, BackoffMax: 30 * time.Second,
+		Margin: time.Second, MinWait: 100 * time.Millisecond, LeadFraction: 0.2, MaxLead: 5 * time.Second}
+}
 
 // Usable is when the credential stops being handed out (zero when it never
 // expires): a lead of min(TTL*LeadFraction, MaxLead) before its expiry.

@@ -8,7 +8,7 @@ import (
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 func TestNext(t *testing.T) {
-	p := Default
+	p := DefaultPolicy()
 	frac := 2.0/3.0 - 0.1*0.999999
 	jittered := time.Duration(float64(time.Hour) * frac)
 	for _, tc := range []struct {
@@ -43,7 +43,7 @@ func TestNext(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	p := Default
+	p := DefaultPolicy()
 	for _, tc := range []struct {
 		n    int
 		want time.Duration
@@ -82,7 +82,7 @@ func FuzzNext(f *testing.F) {
 		}
 		s := State{Granted: t0, TTL: time.Duration(ttl), Renewable: renewable, Capped: capped, Failures: failures}
 		now := t0.Add(time.Duration(elapsed))
-		a, at := Default.Next(s, now, rnd)
+		a, at := DefaultPolicy().Next(s, now, rnd)
 		if ttl == 0 {
 			if a != None {
 				t.Fatalf("non-expiring credential got %v", a)
@@ -98,7 +98,7 @@ func FuzzNext(f *testing.F) {
 		if at.Equal(s.Expiry()) && a != Replace {
 			t.Fatalf("%v at the moment of expiry", a)
 		}
-		if failures > 0 && at.Sub(now) < Default.MinWait && !at.Equal(s.Expiry()) {
+		if failures > 0 && at.Sub(now) < DefaultPolicy().MinWait && !at.Equal(s.Expiry()) {
 			t.Fatalf("retry after a failure only %v later: a tight loop", at.Sub(now))
 		}
 		if (!renewable || capped || !now.Before(s.Expiry())) && a != Replace {
