@@ -38,12 +38,12 @@ func (c *Client) GetSecret(ctx context.Context, path string, opts ...KVOption) (
 type KVOption func(*kvOptions)
 
 type kvOptions struct {
-	version     int
-	cas         int
-	hasCAS      bool
+	version    int
+	cas        int
+	hasCAS     bool
 	readTTL    time.Duration
 	hasReadTTL bool
-	noCache     bool
+	noCache    bool
 }
 
 // SecretVersion pins the KV v2 version of the secret to read (0 means the
