@@ -132,9 +132,10 @@ or failed login, 5 response-wrapping token refused (possible interception).`,
 	root.PersistentFlags().StringVar(&g.configFile, "config", "", "YAML file with one section per environment (default $GDSVAULT_CONFIG)")
 	root.PersistentFlags().StringVarP(&g.env, "env", "e", "", "section of the YAML file to use (default $ENVIRONMENT, then development)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log requests and token events to stderr (never tokens or secret values)")
-	root.PersistentFlags().StringVar(&g.method, "method", "", "auth method (overrides VAULT_AUTH_METHOD): "+strings.Join(config.Methods, ", "))
+	root.PersistentFlags().StringVar(&g.method, "method", "", "auth method (overrides VAULT_AUTH_METHOD): "+strings.Join(auth.Names(auth.Methods()), ", "))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g), newLoginCmd(g), newUnwrapCmd(g), newTokenCmd(g), newHealthCmd(g))
+	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g), newLoginCmd(g), newUnwrapCmd(g), newTokenCmd(g), newHealthCmd(g),
+		newExecCmd(g))
 	return root
 }
 
@@ -146,6 +147,10 @@ func Main(ctx context.Context, args []string, streams Streams, lookup config.Loo
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var es exitStatus
+	if errors.As(err, &es) {
+		return es.code // gdsvault exec passes its program's status on, silently
 	}
 	code := exitCode(err)
 	fmt.Fprintln(streams.Err, errorLines(err))
