@@ -3,19 +3,14 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
-	"github.com/gdsvault/gdsvault/auth/approle"
-	"github.com/gdsvault/gdsvault/auth/azure"
-	"github.com/gdsvault/gdsvault/auth/cert"
-	"github.com/gdsvault/gdsvault/auth/gcp"
-	"github.com/gdsvault/gdsvault/auth/jwt"
-	"github.com/gdsvault/gdsvault/auth/kubernetes"
-	"github.com/gdsvault/gdsvault/auth/token"
-	"github.com/gdsvault/gdsvault/auth/userpass"
 	"github.com/gdsvault/gdsvault/config"
 )
 
@@ -54,8 +49,8 @@ func (e *NoMethodError) Error() string {
 // Is matches gdsvault.ErrConfig.
 func (e *NoMethodError) Is(target error) bool { return target == gdsvault.ErrConfig }
 
-// Builder builds a method from the configuration (used for AWS, whose
-// package is a separate module).
+// Builder builds a method from the configuration: Method.Build, and the
+// AWS builder that WithAWS links in (its package is a separate module).
 type Builder func(cfg *config.Config) (gdsvault.AuthMethod, error)
 
 // Option changes Detect. An option given a bad value makes Detect (and
@@ -64,12 +59,13 @@ type Builder func(cfg *config.Config) (gdsvault.AuthMethod, error)
 type Option func(*options) error
 
 type options struct {
-	aws Builder
+	methods []Method // nil: Methods()
+	aws     Builder
 }
 
 // WithAWS lets Detect build the AWS IAM method (pass awsauth.FromConfig from
-// github.com/gdsvault/gdsvault/auth/aws). A nil builder is a configuration
-// error.
+// github.com/gdsvault/gdsvault/auth/aws): it becomes the Build of the table's
+// "aws" row. A nil builder is a configuration error.
 func WithAWS(b Builder) Option {
 	return func(o *options) error {
 		if b == nil {
@@ -78,6 +74,78 @@ func WithAWS(b Builder) Option {
 		}
 		o.aws = b
 		return nil
+	}
+}
+
+// WithMethods makes Detect read methods instead of Methods(): typically
+// Methods() with a row added, removed or moved. Detect reads a copy, so the
+// caller may reuse the slice. An empty table, a row without a name or
+// without a builder, a Setting without a Name or an IsSet, and two rows of
+// the same name are configuration errors.
+func WithMethods(methods []Method) Option {
+	return func(o *options) error {
+		bad := func(problem string) error {
+			return &gdsvault.ConfigError{Field: "auth methods", Problem: problem, Hint: "start from auth.Methods() and add rows to it"}
+		}
+		if len(methods) == 0 {
+			return bad("is empty")
+		}
+		seen := map[string]bool{}
+		var errs []error
+		for i, m := range methods {
+			switch {
+			case m.Name == "":
+				errs = append(errs, bad(fmt.Sprintf("row %d has no name", i)))
+			case seen[m.Name]:
+				errs = append(errs, bad(fmt.Sprintf("%q appears twice", m.Name)))
+			case m.Build == nil:
+				errs = append(errs, bad(fmt.Sprintf("%q has no builder", m.Name)))
+			}
+			seen[m.Name] = true
+			for _, n := range m.Needs {
+				if n.Name == "" || n.IsSet == nil {
+					errs = append(errs, bad(fmt.Sprintf("%q needs a setting without a name or an IsSet", m.Name)))
+				}
+			}
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		o.methods = slices.Clone(methods)
+		return nil
+	}
+}
+
+// table is the decision tree Detect reads: WithMethods' or Methods(), with
+// the builder WithAWS links in.
+func (o *options) table() []Method {
+	t := slices.Clone(o.methods)
+	if t == nil {
+		t = Methods()
+	}
+	if o.aws != nil {
+		for i := range t {
+			if t[i].Name == "aws" {
+				t[i].Build = linkedAWS(o.aws)
+			}
+		}
+	}
+	return t
+}
+
+// linkedAWS is b, checked: a builder that returns neither a method nor an
+// error would make the first login panic.
+func linkedAWS(b Builder) Builder {
+	return func(cfg *config.Config) (gdsvault.AuthMethod, error) {
+		m, err := b(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if isNil(m) {
+			return nil, &gdsvault.ConfigError{Field: "auth method aws", Problem: "the builder passed to auth.WithAWS returned no method and no error",
+				Hint: "pass awsauth.FromConfig from github.com/gdsvault/gdsvault/auth/aws"}
+		}
+		return m, nil
 	}
 }
 
@@ -106,235 +174,44 @@ func configure(cfg *config.Config, opts []Option) (options, error) {
 	return o, errors.Join(errs...)
 }
 
-// Detect picks and builds the auth method (see the package doc for the
-// order). A nil cfg or a bad option is a *gdsvault.ConfigError.
+// Detect picks and builds the auth method by walking the decision tree,
+// the table of Methods (or of WithMethods): the explicit method if cfg
+// names one, else the first row whose Detect fits. It returns which method
+// it chose and why. A nil cfg or a bad option is a *gdsvault.ConfigError;
+// so is an explicit method the table does not have, or one that lacks
+// settings; when nothing fits, the error is a *NoMethodError.
 func Detect(cfg *config.Config, opts ...Option) (gdsvault.AuthMethod, Decision, error) {
 	o, err := configure(cfg, opts)
 	if err != nil {
 		return nil, Decision{}, err
 	}
-	if cfg.AuthMethod != "" {
-		m, err := build(cfg.AuthMethod, cfg, &o)
-		return m, Decision{Method: cfg.AuthMethod, Reason: "VAULT_AUTH_METHOD=" + cfg.AuthMethod}, err
+	table := o.table()
+	if name := cfg.AuthMethod; name != "" {
+		d := Decision{Method: name, Reason: "VAULT_AUTH_METHOD=" + name}
+		i := slices.IndexFunc(table, func(m Method) bool { return m.Name == name })
+		if i < 0 {
+			return nil, d, &gdsvault.ConfigError{Field: "auth method", Problem: strconv.Quote(name) + " is not supported",
+				Hint: "use one of " + strings.Join(Names(table), ", ")}
+		}
+		m, err := table[i].build(cfg)
+		return m, d, err
 	}
 	var tried []Attempt
-	try := func(method, reason string) (gdsvault.AuthMethod, Decision, error) {
-		m, err := build(method, cfg, &o)
-		return m, Decision{Method: method, Reason: reason}, err
-	}
-	// 2. Kubernetes.
-	switch {
-	case cfg.Kubernetes.InPod && cfg.Role.Kubernetes != "":
-		return try("kubernetes", "running in a Kubernetes pod with VAULT_K8S_ROLE set")
-	case cfg.Kubernetes.InPod:
-		tried = append(tried, Attempt{"kubernetes", "running in a pod, but VAULT_K8S_ROLE is not set"})
-	default:
-		tried = append(tried, Attempt{"kubernetes", "not in a pod (KUBERNETES_SERVICE_HOST is not set)"})
-	}
-	// 3. Cloud.
-	for _, cl := range []struct{ method, role, env string }{
-		{"aws", cfg.Role.AWS, "VAULT_AWS_ROLE"}, {"gcp", cfg.Role.GCP, "VAULT_GCP_ROLE"}, {"azure", cfg.Role.Azure, "VAULT_AZURE_ROLE"},
-	} {
-		if cl.role != "" {
-			return try(cl.method, cl.env+" is set")
+	for i := range table {
+		row := &table[i]
+		if row.Detect == nil {
+			continue // used only when asked for
 		}
-		tried = append(tried, Attempt{cl.method, cl.env + " is not set"})
-	}
-	// 4. AppRole.
-	if missing := approleMissing(cfg); missing == "" {
-		return try("approle", "AppRole role ID and secret ID are set")
-	} else {
-		tried = append(tried, Attempt{"approle", missing})
-	}
-	// 5. Token.
-	switch {
-	case cfg.Token.IsZero():
-		tried = append(tried, Attempt{"token", "VAULT_TOKEN is not set and there is no ~/.vault-token"})
-	case strings.EqualFold(cfg.Environment, "production"):
-		tried = append(tried, Attempt{"token", "a token is set, but token auth is for development; in production use a platform-native method, or set VAULT_AUTH_METHOD=token to insist"})
-	default:
-		return try("token", "a token is set ("+cfg.NameOf("token")+")")
+		lacking, _ := row.missing(cfg)
+		fits, why := row.Detect(cfg, lacking)
+		if !fits {
+			tried = append(tried, Attempt{Method: row.Name, Missing: why})
+			continue
+		}
+		m, err := row.build(cfg)
+		return m, Decision{Method: row.Name, Reason: why}, err
 	}
 	return nil, Decision{}, &NoMethodError{Environment: cfg.Environment, Tried: tried}
-}
-
-func approleMissing(cfg *config.Config) string {
-	var miss []string
-	if cfg.AppRole.RoleID.IsZero() {
-		miss = append(miss, cfg.NameOf("role_id"))
-	}
-	if cfg.AppRole.SecretID.IsZero() && cfg.AppRole.WrappedSecretID.IsZero() {
-		miss = append(miss, cfg.NameOf("secret_id")+" (or VAULT_WRAPPED_SECRET_ID)")
-	}
-	if len(miss) == 0 {
-		return ""
-	}
-	return strings.Join(miss, " and ") + " not set"
-}
-
-// needs reports the settings a method lacks, in the seed's words:
-// "auth method approle needs VAULT_ROLE_ID and VAULT_SECRET_ID; VAULT_SECRET_ID is not set".
-func needs(method string, required []string, missing []string) error {
-	if len(missing) == 0 {
-		return nil
-	}
-	return &gdsvault.ConfigError{Field: "auth method " + method,
-		Problem: "needs " + strings.Join(required, " and ") + "; " + strings.Join(missing, " and ") + " " + isOrAre(missing) + " not set"}
-}
-
-func isOrAre(s []string) string {
-	if len(s) == 1 {
-		return "is"
-	}
-	return "are"
-}
-
-// build builds one method, or says what it lacks.
-func build(method string, cfg *config.Config, o *options) (gdsvault.AuthMethod, error) {
-	var missing []string
-	lack := func(cond bool, name string) {
-		if cond {
-			missing = append(missing, name)
-		}
-	}
-	mount := cfg.AuthMount
-	switch method {
-	case "token":
-		lack(cfg.Token.IsZero(), "VAULT_TOKEN")
-		if err := needs(method, []string{"VAULT_TOKEN (or ~/.vault-token)"}, missing); err != nil {
-			return nil, err
-		}
-		if cfg.TokenFile != "" {
-			return asMethod(token.New(gdsvault.CredentialFile(cfg.TokenFile)))
-		}
-		return asMethod(token.New(gdsvault.CredentialValue(cfg.Token.Reveal())))
-	case "approle":
-		lack(cfg.AppRole.RoleID.IsZero(), cfg.NameOf("role_id"))
-		lack(cfg.AppRole.SecretID.IsZero() && cfg.AppRole.WrappedSecretID.IsZero(), cfg.NameOf("secret_id"))
-		if err := needs(method, []string{cfg.NameOf("role_id"), cfg.NameOf("secret_id") + " (or VAULT_WRAPPED_SECRET_ID)"}, missing); err != nil {
-			return nil, err
-		}
-		var opts []approle.Option
-		if mount != "" {
-			opts = append(opts, approle.WithMountPath(mount))
-		}
-		if cfg.AppRole.RoleName != "" {
-			opts = append(opts, approle.WithRoleName(cfg.AppRole.RoleName))
-		}
-		secret := cfg.AppRole.SecretID
-		if !cfg.AppRole.WrappedSecretID.IsZero() {
-			opts = append(opts, approle.WithWrappedSecretID(cfg.AppRole.WrappedSecretID))
-			secret = gdsvault.Credential{}
-		}
-		return asMethod(approle.New(cfg.AppRole.RoleID, secret, opts...))
-	case "kubernetes":
-		lack(cfg.Role.Kubernetes == "", "VAULT_K8S_ROLE")
-		if err := needs(method, []string{"VAULT_K8S_ROLE"}, missing); err != nil {
-			return nil, err
-		}
-		var opts []kubernetes.Option
-		if mount != "" {
-			opts = append(opts, kubernetes.WithMountPath(mount))
-		}
-		if cfg.Kubernetes.TokenPath != "" {
-			opts = append(opts, kubernetes.WithToken(gdsvault.CredentialFile(cfg.Kubernetes.TokenPath)))
-		}
-		return asMethod(kubernetes.New(cfg.Role.Kubernetes, opts...))
-	case "jwt":
-		lack(cfg.Role.JWT == "", "VAULT_JWT_ROLE")
-		lack(cfg.JWT.Token.IsZero(), cfg.NameOf("jwt"))
-		if err := needs(method, []string{"VAULT_JWT_ROLE", "VAULT_JWT (or VAULT_JWT_FILE)"}, missing); err != nil {
-			return nil, err
-		}
-		opts := []jwt.Option{jwt.WithToken(cfg.JWT.Token)}
-		if mount != "" {
-			opts = append(opts, jwt.WithMountPath(mount))
-		}
-		return asMethod(jwt.New(cfg.Role.JWT, opts...))
-	case "userpass":
-		lack(cfg.Userpass.Username == "", "VAULT_USERNAME")
-		lack(cfg.Userpass.Password.IsZero(), cfg.NameOf("password"))
-		if err := needs(method, []string{"VAULT_USERNAME", "VAULT_PASSWORD (or VAULT_PASSWORD_FILE)"}, missing); err != nil {
-			return nil, err
-		}
-		var opts []userpass.Option
-		if mount != "" {
-			opts = append(opts, userpass.WithMountPath(mount))
-		}
-		return asMethod(userpass.New(cfg.Userpass.Username, cfg.Userpass.Password, opts...))
-	case "cert":
-		lack(cfg.TLS.ClientCert == "", "VAULT_CLIENT_CERT")
-		lack(cfg.TLS.ClientKey == "", "VAULT_CLIENT_KEY")
-		if err := needs(method, []string{"VAULT_CLIENT_CERT", "VAULT_CLIENT_KEY"}, missing); err != nil {
-			return nil, err
-		}
-		opts := []cert.Option{cert.WithName(cfg.Role.Cert)}
-		if mount != "" {
-			opts = append(opts, cert.WithMountPath(mount))
-		}
-		return asMethod(cert.New(opts...))
-	case "aws":
-		lack(cfg.Role.AWS == "", "VAULT_AWS_ROLE")
-		if err := needs(method, []string{"VAULT_AWS_ROLE"}, missing); err != nil {
-			return nil, err
-		}
-		if o.aws == nil {
-			return nil, &gdsvault.ConfigError{Field: "auth method aws", Problem: "is not linked into this program",
-				Hint: "import github.com/gdsvault/gdsvault/auth/aws and pass auth.WithAWS(awsauth.FromConfig)"}
-		}
-		m, err := o.aws(cfg)
-		if err != nil {
-			return nil, err
-		}
-		if isNil(m) {
-			return nil, &gdsvault.ConfigError{Field: "auth method aws", Problem: "the builder passed to auth.WithAWS returned no method and no error",
-				Hint: "pass awsauth.FromConfig from github.com/gdsvault/gdsvault/auth/aws"}
-		}
-		return m, nil
-	case "gcp":
-		lack(cfg.Role.GCP == "", "VAULT_GCP_ROLE")
-		if err := needs(method, []string{"VAULT_GCP_ROLE"}, missing); err != nil {
-			return nil, err
-		}
-		var opts []gcp.Option
-		if mount != "" {
-			opts = append(opts, gcp.WithMountPath(mount))
-		}
-		if cfg.GCP.MetadataHost != "" {
-			opts = append(opts, gcp.WithMetadataHost(cfg.GCP.MetadataHost))
-		}
-		if cfg.GCP.ServiceAccount != "" {
-			opts = append(opts, gcp.WithIAMServiceAccount(cfg.GCP.ServiceAccount))
-		}
-		return asMethod(gcp.New(cfg.Role.GCP, opts...))
-	case "azure":
-		lack(cfg.Role.Azure == "", "VAULT_AZURE_ROLE")
-		if err := needs(method, []string{"VAULT_AZURE_ROLE"}, missing); err != nil {
-			return nil, err
-		}
-		var opts []azure.Option
-		if mount != "" {
-			opts = append(opts, azure.WithMountPath(mount))
-		}
-		if cfg.Azure.Resource != "" {
-			opts = append(opts, azure.WithResource(cfg.Azure.Resource))
-		}
-		if cfg.Azure.AuthorityHost != "" {
-			opts = append(opts, azure.WithAuthorityHost(cfg.Azure.AuthorityHost))
-		}
-		switch {
-		case cfg.Azure.FederatedTokenFile != "":
-			if cfg.Azure.TenantID == "" || cfg.Azure.ClientID == "" {
-				return nil, needs(method+" (workload identity)", []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"},
-					missingOf(map[string]string{"AZURE_TENANT_ID": cfg.Azure.TenantID, "AZURE_CLIENT_ID": cfg.Azure.ClientID}))
-			}
-			opts = append(opts, azure.WithWorkloadIdentity(cfg.Azure.TenantID, cfg.Azure.ClientID, gdsvault.CredentialFile(cfg.Azure.FederatedTokenFile)))
-		case cfg.Azure.ClientID != "":
-			opts = append(opts, azure.WithClientID(cfg.Azure.ClientID))
-		}
-		return asMethod(azure.New(cfg.Role.Azure, opts...))
-	}
-	return nil, &gdsvault.ConfigError{Field: "auth method", Problem: "\"" + method + "\" is not supported", Hint: "use one of " + strings.Join(config.Methods, ", ")}
 }
 
 // asMethod turns a constructor's result into an AuthMethod, so that an error
@@ -357,16 +234,6 @@ func isNil(m gdsvault.AuthMethod) bool {
 		return v.IsNil()
 	}
 	return false
-}
-
-func missingOf(m map[string]string) []string {
-	var out []string
-	for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID"} {
-		if v, ok := m[k]; ok && v == "" {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // NewClient builds a client from cfg: its connection settings, the method

@@ -1,22 +1,19 @@
 // Package auth chooses how a program logs in to Vault, following the seed's
 // decision tree ("Where is your app running?"), and builds the client.
 //
-// Detect decides, in this order:
+// The decision tree is data: Methods returns it as an ordered table, one row
+// per method (its name, the settings it needs, when it is picked unasked,
+// how it is built), and its documentation is the tree's. In short, an
+// explicit VAULT_AUTH_METHOD wins; otherwise Kubernetes in a pod, cloud IAM
+// when a cloud role is set (AWS, GCP, then Azure), AppRole when its
+// credentials are set, and the token last, for development (in
+// ENVIRONMENT=production token auth must be asked for explicitly). When
+// nothing fits, the error lists each method tried and what it lacked.
 //
-//  1. An explicit method wins: VAULT_AUTH_METHOD (or auth_method in the YAML
-//     file) = token, approle, kubernetes, aws, gcp, azure, jwt, userpass or
-//     cert. Missing settings for it are an error that names each one.
-//  2. Kubernetes, when running in a pod (KUBERNETES_SERVICE_HOST is set) and
-//     VAULT_K8S_ROLE is set.
-//  3. Cloud IAM, when a cloud role is set: VAULT_AWS_ROLE, then
-//     VAULT_GCP_ROLE, then VAULT_AZURE_ROLE.
-//  4. AppRole, when VAULT_ROLE_ID and a secret ID (VAULT_SECRET_ID,
-//     VAULT_SECRET_ID_FILE or VAULT_WRAPPED_SECRET_ID) are set.
-//  5. Token, last: VAULT_TOKEN or ~/.vault-token. Token auth is for
-//     development: when ENVIRONMENT=production it is chosen only if asked for
-//     explicitly (VAULT_AUTH_METHOD=token).
-//
-// When nothing fits, the error lists each method tried and what it lacked.
+// Detect walks the table, NewClient builds a client with the method it
+// picks, FromEnv does both from the environment. Adding a method is one
+// row: its package, plus a Method in a copy of Methods given to Detect with
+// WithMethods (or in Methods itself, for a method gdsvault ships).
 //
 // The AWS method lives in its own module (github.com/gdsvault/gdsvault/auth/aws)
 // so that the AWS SDK stays out of programs that do not use it; pass

@@ -37,72 +37,34 @@ type Config struct {
 	// paths like the seed: prefix + "/myapp/config".
 	SecretPathPrefix string
 
-	// AuthMethod is VAULT_AUTH_METHOD: token, approle, kubernetes, aws, gcp,
-	// azure, jwt, userpass or cert ("" lets auth.Detect choose).
+	// AuthMethod is VAULT_AUTH_METHOD (auth_method in the YAML file),
+	// lower-cased: the name of a method of auth.Methods, such as token,
+	// approle or kubernetes ("" lets auth.Detect choose). Load checks only
+	// that it is a name; auth.Detect rejects one its table does not have.
 	AuthMethod string
-	// AuthMount is VAULT_AUTH_MOUNT: the mount path of the method ("" for
-	// the method's default, such as "approle").
+	// AuthMount is VAULT_AUTH_MOUNT (auth_mount in the YAML file): the mount
+	// path of whichever method is used, unless the method's own Mount is set
+	// ("" for the method's default, such as "approle").
 	AuthMount string
-	// Roles per method: VAULT_K8S_ROLE, VAULT_JWT_ROLE, VAULT_AWS_ROLE,
-	// VAULT_GCP_ROLE, VAULT_AZURE_ROLE, VAULT_CERT_ROLE; VAULT_ROLE fills the
-	// one of an explicit method.
-	Role Roles
 
+	// The settings of each auth method (methods.go). VAULT_ROLE (the YAML
+	// "role") fills the role of an explicit method that has one.
 	AppRole    AppRole
 	Kubernetes Kubernetes
 	JWT        JWT
 	Userpass   Userpass
+	Cert       Cert
 	AWS        AWS
 	GCP        GCP
 	Azure      Azure
 
-	// names remembers which variable (or file key) each credential comes
-	// from, for error messages.
+	// names remembers where the value of a variable came from when that is
+	// not the variable itself (VAULT_SECRET_ID_FILE, a YAML reference...),
+	// for error messages: "VAULT_SECRET_ID" -> "STAGING_SECRET_ID".
 	names map[string]string
+	// lookup is the one Load was given, for Env.
+	lookup LookupFunc
 }
-
-// Roles holds the role of each method that has one.
-type Roles struct {
-	Kubernetes, JWT, AWS, GCP, Azure, Cert string
-}
-
-// AppRole is VAULT_ROLE_ID(_FILE), VAULT_SECRET_ID(_FILE),
-// VAULT_WRAPPED_SECRET_ID(_FILE) and VAULT_APPROLE_NAME.
-type AppRole struct {
-	RoleID, SecretID, WrappedSecretID gdsvault.Credential
-	// RoleName pins the creation path a wrapped secret ID must have.
-	RoleName string
-}
-
-// Kubernetes is KUBERNETES_SERVICE_HOST (set inside a pod) and
-// VAULT_K8S_TOKEN_PATH.
-type Kubernetes struct {
-	InPod     bool
-	TokenPath string
-}
-
-// JWT is VAULT_JWT or VAULT_JWT_FILE.
-type JWT struct{ Token gdsvault.Credential }
-
-// Userpass is VAULT_USERNAME and VAULT_PASSWORD(_FILE).
-type Userpass struct {
-	Username string
-	Password gdsvault.Credential
-}
-
-// AWS is AWS_REGION (or AWS_DEFAULT_REGION), VAULT_AWS_HEADER_VALUE and
-// VAULT_AWS_STS_ENDPOINT. Credentials come from the AWS SDK's own chain.
-type AWS struct{ Region, ServerIDHeader, STSEndpoint string }
-
-// GCP is VAULT_GCP_SERVICE_ACCOUNT (the IAM flow) and GCE_METADATA_HOST.
-type GCP struct{ ServiceAccount, MetadataHost string }
-
-// Azure is AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE,
-// AZURE_AUTHORITY_HOST and VAULT_AZURE_RESOURCE.
-type Azure struct{ ClientID, TenantID, FederatedTokenFile, AuthorityHost, Resource string }
-
-// Methods lists the auth methods gdsvault knows, in the order of the docs.
-var Methods = []string{"token", "approle", "kubernetes", "aws", "gcp", "azure", "jwt", "userpass", "cert"}
 
 // get reads VAULT_<name>, then BAO_<name>.
 func get(lookup LookupFunc, name string) (string, bool) {
@@ -120,35 +82,50 @@ func get(lookup LookupFunc, name string) (string, bool) {
 // made of *gdsvault.ConfigError.
 func FromEnv(lookup LookupFunc) (*Config, error) { return Load(Source{Lookup: lookup}) }
 
+// envReader reads variables into settings, remembering where credentials
+// came from.
+type envReader struct {
+	lookup LookupFunc
+	names  map[string]string
+}
+
+// str sets *dst from VAULT_<name> (or BAO_<name>) when it is set.
+func (r envReader) str(dst *string, name string) {
+	if v, ok := get(r.lookup, name); ok && v != "" {
+		*dst = v
+	}
+}
+
+// plain sets *dst from the variable name itself (AWS_REGION...).
+func (r envReader) plain(dst *string, name string) {
+	if v, ok := r.lookup(name); ok && strings.TrimSpace(v) != "" {
+		*dst = strings.TrimSpace(v)
+	}
+}
+
+// cred sets *dst from VAULT_<name>, else from the file VAULT_<name>_FILE
+// names.
+func (r envReader) cred(dst *gdsvault.Credential, name string) {
+	if v, ok := get(r.lookup, name); ok && v != "" {
+		*dst = gdsvault.CredentialValue(v)
+		r.names["VAULT_"+name] = "VAULT_" + name
+	} else if v, ok := get(r.lookup, name+"_FILE"); ok && v != "" {
+		*dst = gdsvault.CredentialFile(v)
+		r.names["VAULT_"+name] = "VAULT_" + name + "_FILE"
+	}
+}
+
 // overlayEnv sets from the environment every field whose variable is set.
 func (c *Config) overlayEnv(lookup LookupFunc) []error {
 	var errs []error
-	str := func(dst *string, name string) {
-		if v, ok := get(lookup, name); ok && v != "" {
-			*dst = v
-		}
-	}
-	plain := func(dst *string, name string) {
-		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
-			*dst = strings.TrimSpace(v)
-		}
-	}
-	cred := func(dst *gdsvault.Credential, key, name string) {
-		if v, ok := get(lookup, name); ok && v != "" {
-			*dst = gdsvault.CredentialValue(v)
-			c.names[key] = "VAULT_" + name
-		} else if v, ok := get(lookup, name+"_FILE"); ok && v != "" {
-			*dst = gdsvault.CredentialFile(v)
-			c.names[key] = "VAULT_" + name + "_FILE"
-		}
-	}
-	str(&c.Address, "ADDR")
-	str(&c.Namespace, "NAMESPACE")
-	str(&c.TLS.CACert, "CACERT")
-	str(&c.TLS.CAPath, "CAPATH")
-	str(&c.TLS.ClientCert, "CLIENT_CERT")
-	str(&c.TLS.ClientKey, "CLIENT_KEY")
-	str(&c.TLS.ServerName, "TLS_SERVER_NAME")
+	r := envReader{lookup: lookup, names: c.names}
+	r.str(&c.Address, "ADDR")
+	r.str(&c.Namespace, "NAMESPACE")
+	r.str(&c.TLS.CACert, "CACERT")
+	r.str(&c.TLS.CAPath, "CAPATH")
+	r.str(&c.TLS.ClientCert, "CLIENT_CERT")
+	r.str(&c.TLS.ClientKey, "CLIENT_KEY")
+	r.str(&c.TLS.ServerName, "TLS_SERVER_NAME")
 	if v, ok := get(lookup, "SKIP_VERIFY"); ok && v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -172,62 +149,16 @@ func (c *Config) overlayEnv(lookup LookupFunc) []error {
 	}
 	if v, ok := get(lookup, "TOKEN"); ok && v != "" {
 		c.Token, c.TokenFile = gdsvault.NewToken(v), ""
-		c.names["token"] = "VAULT_TOKEN"
+		c.names["VAULT_TOKEN"] = "VAULT_TOKEN"
 	}
-	str(&c.AuthMethod, "AUTH_METHOD")
+	r.str(&c.AuthMethod, "AUTH_METHOD")
 	c.AuthMethod = strings.ToLower(c.AuthMethod)
-	str(&c.AuthMount, "AUTH_MOUNT")
-	str(&c.Role.Kubernetes, "K8S_ROLE")
-	str(&c.Role.JWT, "JWT_ROLE")
-	str(&c.Role.AWS, "AWS_ROLE")
-	str(&c.Role.GCP, "GCP_ROLE")
-	str(&c.Role.Azure, "AZURE_ROLE")
-	str(&c.Role.Cert, "CERT_ROLE")
+	r.str(&c.AuthMount, "AUTH_MOUNT")
+	c.methodsFromEnv(r)
 	if v, ok := get(lookup, "ROLE"); ok && v != "" {
 		c.setRole(v)
 	}
-	cred(&c.AppRole.RoleID, "role_id", "ROLE_ID")
-	cred(&c.AppRole.SecretID, "secret_id", "SECRET_ID")
-	cred(&c.AppRole.WrappedSecretID, "wrapped_secret_id", "WRAPPED_SECRET_ID")
-	str(&c.AppRole.RoleName, "APPROLE_NAME")
-	if v, ok := lookup("KUBERNETES_SERVICE_HOST"); ok && v != "" {
-		c.Kubernetes.InPod = true
-	}
-	str(&c.Kubernetes.TokenPath, "K8S_TOKEN_PATH")
-	cred(&c.JWT.Token, "jwt", "JWT")
-	str(&c.Userpass.Username, "USERNAME")
-	cred(&c.Userpass.Password, "password", "PASSWORD")
-	plain(&c.AWS.Region, "AWS_DEFAULT_REGION")
-	plain(&c.AWS.Region, "AWS_REGION")
-	str(&c.AWS.ServerIDHeader, "AWS_HEADER_VALUE")
-	str(&c.AWS.STSEndpoint, "AWS_STS_ENDPOINT")
-	str(&c.GCP.ServiceAccount, "GCP_SERVICE_ACCOUNT")
-	plain(&c.GCP.MetadataHost, "GCE_METADATA_HOST")
-	plain(&c.Azure.ClientID, "AZURE_CLIENT_ID")
-	plain(&c.Azure.TenantID, "AZURE_TENANT_ID")
-	plain(&c.Azure.FederatedTokenFile, "AZURE_FEDERATED_TOKEN_FILE")
-	plain(&c.Azure.AuthorityHost, "AZURE_AUTHORITY_HOST")
-	str(&c.Azure.Resource, "AZURE_RESOURCE")
 	return errs
-}
-
-// setRole gives a generic role (VAULT_ROLE, the YAML "role") to the
-// explicit method, or to every method that has none yet.
-func (c *Config) setRole(v string) {
-	set := func(dst *string, method string) {
-		if *dst == "" && (c.AuthMethod == "" || c.AuthMethod == method) {
-			*dst = v
-		}
-	}
-	if c.AuthMethod == "" {
-		return // a generic role cannot choose a method; it fills the explicit one only
-	}
-	set(&c.Role.Kubernetes, "kubernetes")
-	set(&c.Role.JWT, "jwt")
-	set(&c.Role.AWS, "aws")
-	set(&c.Role.GCP, "gcp")
-	set(&c.Role.Azure, "azure")
-	set(&c.Role.Cert, "cert")
 }
 
 // readTokenFile reads ~/.vault-token when no token was given.
@@ -252,18 +183,25 @@ func (c *Config) readTokenFile(lookup LookupFunc) error {
 	}
 	if t := strings.TrimSpace(string(b)); t != "" {
 		c.Token, c.TokenFile = gdsvault.NewToken(t), f
-		c.names["token"] = f
+		c.names["VAULT_TOKEN"] = f
 	}
 	return nil
 }
 
-// NameOf says where a credential comes from ("VAULT_SECRET_ID", a file key
-// of the YAML file...), or the variable that would give it.
-func (c *Config) NameOf(credential string) string {
-	if n := c.names[credential]; n != "" {
+// NameOf says where a setting comes from ("VAULT_SECRET_ID_FILE", the
+// variable a YAML file references...), or the variable that would give it.
+// The setting is a credential's key ("secret_id", "token"), which stands
+// for VAULT_<KEY>, or a variable name in upper case ("VAULT_SECRET_ID",
+// "AZURE_TENANT_ID").
+func (c *Config) NameOf(setting string) string {
+	v := setting
+	if v != strings.ToUpper(v) {
+		v = "VAULT_" + strings.ToUpper(v)
+	}
+	if n := c.names[v]; n != "" {
 		return n
 	}
-	return "VAULT_" + strings.ToUpper(credential)
+	return v
 }
 
 // parseDuration takes Go durations ("30s") and, like the vault CLI, bare

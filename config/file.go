@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -104,7 +105,7 @@ func Load(src Source) (*Config, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	c := &Config{MaxRetries: -1, names: map[string]string{}}
+	c := &Config{MaxRetries: -1, names: map[string]string{}, lookup: lookup}
 	c.Environment = src.Environment
 	if c.Environment == "" {
 		if v, ok := lookup("ENVIRONMENT"); ok && strings.TrimSpace(v) != "" {
@@ -147,9 +148,9 @@ func Load(src Source) (*Config, error) {
 	if err := c.readTokenFile(lookup); err != nil {
 		errs = append(errs, err)
 	}
-	if c.AuthMethod != "" && !known(c.AuthMethod) {
-		errs = append(errs, &gdsvault.ConfigError{Field: "auth method", Problem: fmt.Sprintf("%q is not supported", c.AuthMethod),
-			Hint: "use one of " + strings.Join(Methods, ", ")})
+	if c.AuthMethod != "" && !methodName.MatchString(c.AuthMethod) {
+		errs = append(errs, &gdsvault.ConfigError{Field: "auth method", Problem: fmt.Sprintf("%q is not a method name", c.AuthMethod),
+			Hint: "use a method's name, such as token, approle or kubernetes"})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -157,14 +158,10 @@ func Load(src Source) (*Config, error) {
 	return c, nil
 }
 
-func known(m string) bool {
-	for _, k := range Methods {
-		if k == m {
-			return true
-		}
-	}
-	return false
-}
+// methodName is the form of an auth method's name. Which names exist is
+// package auth's business (auth.Methods): Load checks only the form, so
+// that a method added there needs nothing here.
+var methodName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // applySection copies a YAML section, resolving credential references.
 func (c *Config) applySection(s *Section, file string, lookup LookupFunc) []error {
@@ -189,10 +186,10 @@ func (c *Config) applySection(s *Section, file string, lookup LookupFunc) []erro
 			if v, ok := lookup(envName); ok && strings.TrimSpace(v) != "" {
 				*dst = gdsvault.CredentialValue(v)
 			}
-			c.names[key] = envName
+			c.names["VAULT_"+strings.ToUpper(key)] = envName
 		case path != "":
 			*dst = gdsvault.CredentialFile(path)
-			c.names[key] = key + "_file " + path
+			c.names["VAULT_"+strings.ToUpper(key)] = key + "_file " + path
 		}
 	}
 	var tok gdsvault.Credential
@@ -201,17 +198,7 @@ func (c *Config) applySection(s *Section, file string, lookup LookupFunc) []erro
 		c.Token, _ = tok.Load()
 	}
 	c.TokenFile = s.TokenFile
-	ref(&c.AppRole.RoleID, "role_id", s.RoleIDEnv, s.RoleIDFile)
-	ref(&c.AppRole.SecretID, "secret_id", s.SecretIDEnv, s.SecretIDFile)
-	ref(&c.AppRole.WrappedSecretID, "wrapped_secret_id", s.WrappedSecretIDEnv, s.WrappedSecretIDFile)
-	c.AppRole.RoleName = s.AppRoleName
-	c.Kubernetes.TokenPath = s.KubernetesTokenPath
-	ref(&c.JWT.Token, "jwt", s.JWTEnv, s.JWTFile)
-	c.Userpass.Username = s.Username
-	ref(&c.Userpass.Password, "password", s.PasswordEnv, s.PasswordFile)
-	c.AWS.Region, c.AWS.ServerIDHeader = s.AWSRegion, s.AWSHeaderValue
-	c.GCP.ServiceAccount = s.GCPServiceAccount
-	c.Azure.ClientID, c.Azure.TenantID, c.Azure.Resource, c.Azure.FederatedTokenFile = s.AzureClientID, s.AzureTenantID, s.AzureResource, s.AzureFederatedToken
+	c.methodsFromSection(s, ref)
 	c.TLS = gdsvault.TLSConfig{CACert: s.CACert, CAPath: s.CAPath, ClientCert: s.ClientCert, ClientKey: s.ClientKey, ServerName: s.TLSServerName}
 	if s.SkipVerify != nil {
 		c.TLS.Insecure = *s.SkipVerify

@@ -93,8 +93,8 @@ func TestLoadFileErrors(t *testing.T) {
 		"missing section":    {seedYAML, "qa", []string{`no section "qa"`, "development, production, staging"}},
 		"empty":              {"", "", []string{"is empty"}},
 		"not yaml":           {"development: [", "", []string{"not a valid"}},
-		"bad values together": {"development:\n  timeout: soon\n  max_retries: -2\n  auth_method: kerberos\n  role_id_env: A\n  role_id_file: /b\n", "",
-			[]string{"timeout", "max_retries", "kerberos", "role_id_env and role_id_file"}},
+		"bad values together": {"development:\n  timeout: soon\n  max_retries: -2\n  auth_method: kerberos v5\n  role_id_env: A\n  role_id_file: /b\n", "",
+			[]string{"timeout", "max_retries", `"kerberos v5" is not a method name`, "role_id_env and role_id_file"}},
 	} {
 		_, err := Load(Source{File: writeYAML(t, tc.yaml), Environment: tc.env, Lookup: env(nil)})
 		if !errors.Is(err, gdsvault.ErrConfig) {

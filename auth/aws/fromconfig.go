@@ -1,13 +1,15 @@
 package aws
 
 import (
+	"cmp"
+
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/config"
 )
 
 // FromConfig builds the method from a gdsvault configuration
-// (VAULT_AWS_ROLE, VAULT_AUTH_MOUNT, AWS_REGION, VAULT_AWS_HEADER_VALUE,
-// VAULT_AWS_STS_ENDPOINT). Pass it to auth.WithAWS so that auth.Detect can
+// (VAULT_AWS_ROLE, VAULT_AUTH_MOUNT unless cfg.AWS.Mount is set, AWS_REGION,
+// VAULT_AWS_HEADER_VALUE, VAULT_AWS_STS_ENDPOINT). Pass it to auth.WithAWS so that auth.Detect can
 // choose AWS:
 //
 //	client, _, err := auth.NewClient(cfg, nil, auth.WithAWS(awsauth.FromConfig))
@@ -16,8 +18,8 @@ func FromConfig(cfg *config.Config) (gdsvault.AuthMethod, error) {
 		return nil, &gdsvault.ConfigError{Field: "aws config", Problem: "is nil", Hint: "pass the configuration of config.FromEnv or config.Load"}
 	}
 	var opts []Option
-	if cfg.AuthMount != "" {
-		opts = append(opts, WithMountPath(cfg.AuthMount))
+	if mount := cmp.Or(cfg.AWS.Mount, cfg.AuthMount); mount != "" {
+		opts = append(opts, WithMountPath(mount))
 	}
 	if cfg.AWS.Region != "" {
 		opts = append(opts, WithRegion(cfg.AWS.Region))
@@ -28,7 +30,7 @@ func FromConfig(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	if cfg.AWS.STSEndpoint != "" {
 		opts = append(opts, WithSTSEndpoint(cfg.AWS.STSEndpoint))
 	}
-	m, err := New(cfg.Role.AWS, opts...)
+	m, err := New(cfg.AWS.Role, opts...)
 	if err != nil {
 		return nil, err
 	}
