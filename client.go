@@ -26,6 +26,8 @@ type Client struct {
 	tokens    TokenSource
 	// feedback is tokens when it learns from Vault's answers.
 	feedback TokenFeedback
+	// observer sees requests, logins and events (nil: none).
+	observer Observer
 	http     *http.Client
 	timeout  time.Duration
 	// ctxTimeout is set when the user's http.Client has no Timeout of its own.
@@ -120,8 +122,20 @@ func New(opts ...Option) (*Client, error) {
 			c.retry.Budget = retry.NewBudget(500)
 		}
 	}
+	if len(s.observers) > 0 {
+		c.observer = MultiObserver(s.observers...)
+	}
 	if s.breaker != nil {
-		c.shared.breaker = retry.NewBreaker(*s.breaker)
+		cfg := *s.breaker
+		if o, user := c.observer, cfg.OnChange; o != nil {
+			cfg.OnChange = func(from, to retry.State) {
+				o.Notice(Notice{Kind: NoticeBreaker, Time: time.Now(), From: from.String(), To: to.String()})
+				if user != nil {
+					user(from, to)
+				}
+			}
+		}
+		c.shared.breaker = retry.NewBreaker(cfg)
 	}
 	if s.cache != nil {
 		cs, err := newCaches(s.cache)
@@ -154,6 +168,9 @@ func New(opts ...Option) (*Client, error) {
 		c.tokens, c.shared.tokens = tm, tm
 	}
 	c.feedback, _ = c.tokens.(TokenFeedback)
+	if c.observer != nil {
+		c.observer.Attach(c)
+	}
 	return c, nil
 }
 

@@ -247,7 +247,7 @@ func (m *tokenManager) Token(ctx context.Context) (Token, error) {
 		var call *loginCall
 		switch {
 		case valid && s.sched.Renewable && !s.sched.Capped && lastErr == nil:
-			call = m.startRenewLocked(s)
+			call = m.startRenewLocked(ctx, s)
 		case valid && (m.fixed || lastErr != nil || (m.login == nil && now.Before(m.loginRetryAt))):
 			m.mu.Unlock()
 			return s.tok, nil // nothing better to hand out while it lasts
@@ -259,7 +259,7 @@ func (m *tokenManager) Token(ctx context.Context) (Token, error) {
 			m.mu.Unlock()
 			return Token{}, lastErr
 		default:
-			call = m.startLoginLocked("no valid token")
+			call = m.startLoginLocked(ctx, "no valid token")
 		}
 		m.mu.Unlock()
 		select {
@@ -286,14 +286,14 @@ func (m *tokenManager) backoffReasonLocked() string {
 
 // startRenewLocked joins the renewal in flight or starts one for s. m.mu is
 // held.
-func (m *tokenManager) startRenewLocked(s *tokenState) *loginCall {
+func (m *tokenManager) startRenewLocked(origin context.Context, s *tokenState) *loginCall {
 	if m.renewing != nil {
 		return m.renewing
 	}
 	call := &loginCall{done: make(chan struct{})}
 	m.renewing = call
 	go func() {
-		err := m.renew(s)
+		err := m.renew(origin, s)
 		m.mu.Lock()
 		m.renewing = nil
 		call.state, call.err = m.cur.Load(), err
@@ -304,14 +304,42 @@ func (m *tokenManager) startRenewLocked(s *tokenState) *loginCall {
 }
 
 // startLoginLocked joins the login in flight or starts one. m.mu is held.
-func (m *tokenManager) startLoginLocked(reason string) *loginCall {
+// origin is the context of the caller that causes it: the login does not end
+// with it, but an observer links the login to it.
+func (m *tokenManager) startLoginLocked(origin context.Context, reason string) *loginCall {
 	if m.login != nil {
 		return m.login
 	}
 	call := &loginCall{done: make(chan struct{})}
 	m.login = call
-	go m.runLogin(call, reason)
+	go m.runLogin(origin, call, reason)
 	return call
+}
+
+// opContext returns the context a login or renewal runs in: the manager's
+// own (ended by close) bounded by timeout, carrying what an observer put in
+// it when told that op starts on behalf of origin; finish reports its end.
+func (m *tokenManager) opContext(origin context.Context, op OperationInfo, timeout time.Duration) (context.Context, func(error), context.CancelFunc) {
+	o := m.c.observer
+	if o == nil {
+		ctx, cancel := context.WithTimeout(m.bg, timeout)
+		return ctx, func(error) {}, cancel
+	}
+	if origin == nil {
+		origin = m.bg
+	}
+	octx, finish := o.StartOperation(context.WithoutCancel(origin), op)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(octx), timeout)
+	stop := context.AfterFunc(m.bg, cancel) // close ends it too
+	return ctx, finish, func() { stop(); cancel() }
+}
+
+// methodName names the auth method for observers.
+func (m *tokenManager) methodName() string {
+	if n, ok := m.method.(MethodNamer); ok {
+		return n.MethodName()
+	}
+	return ""
 }
 
 // Backoff after failed logins: a transient failure (Vault unreachable,
@@ -333,14 +361,15 @@ func refusalBackoff(n int, rnd float64) time.Duration {
 	return d - time.Duration(float64(d/4)*min(max(rnd, 0), 1))
 }
 
-func (m *tokenManager) runLogin(call *loginCall, reason string) {
-	ctx, cancel := context.WithTimeout(m.bg, 2*m.c.timeout+5*time.Second)
+func (m *tokenManager) runLogin(origin context.Context, call *loginCall, reason string) {
+	ctx, finish, cancel := m.opContext(origin, OperationInfo{Kind: "login", Method: m.methodName(), Reason: reason}, 2*m.c.timeout+5*time.Second)
 	defer cancel()
 	start := time.Now() // the TTL counts from no later than this
 	a, err := m.method.Login(ctx, m.c)
 	if err == nil && (a == nil || a.ClientToken.IsZero()) {
 		err = &ResponseError{StatusCode: http.StatusOK, Method: http.MethodPost, Path: "login", Errors: []string{"the auth method returned no client token"}, kinds: []error{ErrMalformedResponse}}
 	}
+	finish(err)
 	now := time.Now()
 	var ev Event
 	repeated := false
@@ -490,7 +519,7 @@ func (m *tokenManager) run() {
 		case schedule.Renew:
 			return func() {
 				m.mu.Lock()
-				call := m.startRenewLocked(cur)
+				call := m.startRenewLocked(nil, cur)
 				m.mu.Unlock()
 				select {
 				case <-call.done:
@@ -526,8 +555,8 @@ func renewalRefused(err error) bool {
 
 // renew renews s once, and logs in again when Vault refuses; it returns
 // the renewal's error.
-func (m *tokenManager) renew(s *tokenState) error {
-	ctx, cancel := context.WithTimeout(m.bg, m.c.timeout)
+func (m *tokenManager) renew(origin context.Context, s *tokenState) error {
+	ctx, finish, cancel := m.opContext(origin, OperationInfo{Kind: "renewal", Method: m.methodName()}, m.c.timeout)
 	defer cancel()
 	now := time.Now() // the new TTL counts from no later than this
 	var out Secret
@@ -535,6 +564,7 @@ func (m *tokenManager) renew(s *tokenState) error {
 	if err == nil && (out.Auth == nil) {
 		err = &ResponseError{StatusCode: http.StatusOK, Method: http.MethodPost, Path: "auth/token/renew-self", Errors: []string{"no auth block in the answer"}, kinds: []error{ErrMalformedResponse}}
 	}
+	finish(err)
 	m.mu.Lock()
 	if m.cur.Load() != s {
 		m.mu.Unlock()
@@ -625,7 +655,7 @@ func (m *tokenManager) relogin(reason string) {
 		m.mu.Unlock()
 		return
 	}
-	call := m.startLoginLocked(reason)
+	call := m.startLoginLocked(nil, reason)
 	m.mu.Unlock()
 	select {
 	case <-call.done:
@@ -666,6 +696,11 @@ func (m *tokenManager) emitAt(ev Event, level slog.Level) {
 			attrs = append(attrs, slog.String("error", ev.Err.Error()))
 		}
 		m.logger.LogAttrs(ctx, level, "vault token", attrs...)
+	}
+	if o := m.c.observer; o != nil {
+		cp := ev
+		cp.Accessor = "" // an observer never sees an accessor
+		o.Notice(Notice{Kind: NoticeToken, Time: ev.Time, Reason: ev.Reason, Event: &cp})
 	}
 	if m.events != nil {
 		m.events(ev)

@@ -44,6 +44,7 @@ type settings struct {
 	// to another host.
 	maxResponse int64
 	requireTLS  bool
+	observers   []Observer
 }
 
 // WithAddress sets Vault's address, such as "https://vault.example.com:8200".

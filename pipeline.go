@@ -89,14 +89,23 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 		}
 		defer done(retry.Ignore) // frees a probe slot even if what follows panics; the first report wins
 	}
-	err := c.attempt(ctx, r, out)
+	err := c.attempt(ctx, r, out, 1)
 	switch {
 	case err == nil:
 		if c.retry.Budget != nil {
 			c.retry.Budget.Refund(1) // healthy traffic refills the retry budget
 		}
 	case c.retry.MaxAttempts > 1 && c.verdict(ctx, err).Retry:
-		op := func(ctx context.Context) error { return c.attempt(ctx, r, out) }
+		n, last := 1, err
+		op := func(ctx context.Context) error {
+			n++
+			if o := c.observer; o != nil {
+				_, tmpl := c.template(r.path)
+				o.Notice(Notice{Kind: NoticeRetry, Time: time.Now(), Reason: ErrorKind(last), Template: tmpl})
+			}
+			last = c.attempt(ctx, r, out, n)
+			return last
+		}
 		err = retry.Continue(ctx, c.retry, err, op, func(err error) retry.Verdict { return c.verdict(ctx, err) })
 	}
 	if done != nil {
@@ -114,7 +123,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 
 // attempt is one try of r: a token (which may mean a login), the exchange,
 // and, when Vault calls the token invalid, one more exchange on a new token.
-func (c *Client) attempt(ctx context.Context, r *request, out any) error {
+func (c *Client) attempt(ctx context.Context, r *request, out any, n int) error {
 	tok, fromSource := r.token, false
 	if tok.IsZero() && !r.noToken && c.tokens != nil {
 		var err error
@@ -125,7 +134,7 @@ func (c *Client) attempt(ctx context.Context, r *request, out any) error {
 	}
 	fb := c.feedback
 	for replaced := 0; ; replaced++ {
-		err := c.exchange(ctx, r, tok, out)
+		err := c.exchange(ctx, r, tok, out, n)
 		if !fromSource || fb == nil {
 			return err
 		}
@@ -151,15 +160,23 @@ func (c *Client) attempt(ctx context.Context, r *request, out any) error {
 // Vault called the one it carried invalid.
 const maxTokenReplacements = 2
 
-// exchange is one HTTP round trip carrying tok. Failures are *ResponseError,
-// *ConnectionError or *ConfigError.
-func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any) error {
+// exchange is one HTTP round trip carrying tok, the n-th attempt of r.
+// Failures are *ResponseError, *ConnectionError or *ConfigError.
+func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n int) (err error) {
 	start := time.Now()
+	status := 0
+	if o := c.observer; o != nil {
+		mount, tmpl := c.template(r.path)
+		var done func(RequestOutcome)
+		ctx, done = o.StartRequest(ctx, RequestInfo{Method: r.method, Mount: mount, Template: tmpl, Attempt: n, Node: c.address, Namespace: c.namespace})
+		defer func() { done(RequestOutcome{Status: status, Err: err, Duration: time.Since(start)}) }()
+	}
 	resp, err := c.send(ctx, r, tok)
 	if err != nil {
 		c.logRequest(ctx, r, 0, start, err)
 		return err
 	}
+	status = resp.StatusCode
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		_ = resp.Body.Close()
@@ -472,7 +489,7 @@ func flattenErrors(errs []string) []string {
 // token that cannot even look itself up is invalid. For a policy denial it
 // adds the token's capabilities on the path to the hint.
 func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError, tok Token) {
-	err := c.exchange(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", noRefine: true}, tok, nil)
+	err := c.exchange(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", noRefine: true}, tok, nil, 1)
 	var lre *ResponseError
 	switch {
 	case err == nil:
@@ -492,7 +509,7 @@ func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError
 		Data map[string][]string `json:"data"`
 	}
 	capErr := c.exchange(ctx, &request{method: http.MethodPost, path: "sys/capabilities-self", noRefine: true,
-		body: map[string]any{"paths": []string{r.path}}}, tok, &caps)
+		body: map[string]any{"paths": []string{r.path}}}, tok, &caps, 1)
 	if capErr == nil {
 		if cs, ok := caps.Data[r.path]; ok {
 			re.Capabilities = cs

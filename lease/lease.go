@@ -132,6 +132,7 @@ func configure(c *gdsvault.Client, path string, opts []Option) (config, error) {
 type Manager struct {
 	c        *gdsvault.Client
 	path     string
+	template string // the path's template, for the client's observer
 	onRotate func(Rotation)
 	grace    time.Duration
 	logger   *slog.Logger
@@ -166,7 +167,7 @@ func Watch(ctx context.Context, c *gdsvault.Client, path string, opts ...Option)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{c: c, path: path, onRotate: cfg.onRotate, grace: cfg.grace, logger: cfg.logger, policy: schedule.DefaultPolicy(),
+	m := &Manager{c: c, path: path, template: templateOf(c, path), onRotate: cfg.onRotate, grace: cfg.grace, logger: cfg.logger, policy: schedule.DefaultPolicy(),
 		done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s, err := m.read(ctx)
 	if err != nil {
@@ -234,11 +235,26 @@ func (m *Manager) run() {
 	})
 }
 
+// templateOf is path's bounded template (database/creds/*).
+func templateOf(c *gdsvault.Client, path string) string {
+	_, t := c.PathTemplate(path)
+	return t
+}
+
+// notice tells the client's observer (if any) about a lease event.
+func (m *Manager) notice(reason string) {
+	if o := m.c.Observer(); o != nil && reason != "" {
+		o.Notice(gdsvault.Notice{Kind: gdsvault.NoticeLease, Time: time.Now(), Reason: reason, Template: m.template})
+	}
+}
+
 func (m *Manager) renew(h *held) {
 	ctx, cancel := context.WithTimeout(m.bg, 30*time.Second)
 	defer cancel()
 	s, err := m.c.Do(ctx, http.MethodPut, "sys/leases/renew", map[string]any{"lease_id": h.s.LeaseID, "increment": int(h.ttl0 / time.Second)})
 	now := time.Now()
+	var outcome string
+	defer func() { m.notice(outcome) }() // after the unlock below
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cur != h {
@@ -246,16 +262,19 @@ func (m *Manager) renew(h *held) {
 	}
 	switch {
 	case err == nil:
+		outcome = "renewed"
 		ttl := s.LeaseTTL()
 		extended := schedule.Extended(h.sched, now, ttl)
 		h.sched = schedule.State{Granted: now, TTL: ttl, Renewable: s.Renewable, Capped: !extended}
 		m.renews++
 		m.logger.Debug("vault lease renewed", "path", m.path, "lease_id", h.s.LeaseID, "ttl", ttl, "max_ttl_near", !extended)
 	case gdsvault.IsTransient(err):
+		outcome = "renewal_failed"
 		h.sched.Failures++
 		m.logger.Warn("vault lease renewal failed; retrying", "path", m.path, "lease_id", h.s.LeaseID, "error", err.Error())
 	default:
 		// Refused (expired, revoked, not renewable): rotate now.
+		outcome = "renewal_refused"
 		h.sched.Capped, h.sched.Failures = true, 0
 		m.logger.Warn("vault lease renewal refused; rotating", "path", m.path, "lease_id", h.s.LeaseID, "error", err.Error())
 	}
@@ -281,6 +300,7 @@ func (m *Manager) rotate(h *held) {
 		h.sched.Failures++
 		m.mu.Unlock()
 		m.logger.Warn("vault lease rotation failed; the current credentials stay in use while valid", "path", m.path, "error", err.Error())
+		m.notice("rotation_failed")
 		return
 	}
 	h.revokeAt = now.Add(m.grace)
@@ -292,6 +312,7 @@ func (m *Manager) rotate(h *held) {
 	m.rotates++
 	rot := Rotation{Old: copySecret(h.s), New: copySecret(n.s), RevokeAt: h.revokeAt}
 	m.mu.Unlock()
+	m.notice("rotated")
 	m.logger.Info("vault lease rotated", "path", m.path, "old_lease_id", h.s.LeaseID, "new_lease_id", n.s.LeaseID,
 		"ttl", n.sched.TTL, "old_revoked_at", h.revokeAt.Format(time.RFC3339))
 	if m.onRotate != nil {

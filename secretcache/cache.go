@@ -75,6 +75,7 @@ type Stats struct {
 	Fetches     uint64 // calls of a fetch function
 	FetchErrors uint64 // fetch calls that returned an error
 	Shared      uint64 // reads that joined another read's fetch
+	Entries     int    // entries held now (fresh or kept for stale fallback)
 }
 
 // New returns a cache of values of type V. clone must return a deep copy of
@@ -399,5 +400,6 @@ func (c *Cache[V]) Stats() Stats {
 		Fetches:     c.fetches.Load(),
 		FetchErrors: c.fetchErrors.Load(),
 		Shared:      c.shared.Load(),
+		Entries:     c.Len(),
 	}
 }
