@@ -24,7 +24,8 @@ type Method struct {
 	Name string
 	// Needs are the settings the method cannot do without. When the method
 	// is asked for and some are missing, Detect fails in the seed's words:
-	// "auth method approle: needs VAULT_ROLE_ID and VAULT_SECRET_ID; VAULT_SECRET_ID is not set".
+	// "auth method approle: needs VAULT_ROLE_ID and VAULT_SECRET_ID (or
+	// VAULT_WRAPPED_SECRET_ID); VAULT_SECRET_ID is not set".
 	Needs []Setting
 	// Detect says whether the method fits a configuration that asks for no
 	// method, and why (the Decision's reason) or why not (a line of
@@ -63,28 +64,28 @@ func WhenSet(why string) func(cfg *config.Config, lacking []string) (bool, strin
 // Methods is the decision tree ("Where is your app running?") as the table
 // Detect reads. Detect decides, in this order:
 //
-//  1. An explicit method wins: VAULT_AUTH_METHOD (or auth_method in the
-//     YAML file, or the CLI's --method) names a row of the table. When
-//     settings it Needs are missing, the error names each one in the seed's
-//     words.
-//  2. Otherwise the first row, in the table's order, whose Detect fits:
-//     - kubernetes, when running in a pod (KUBERNETES_SERVICE_HOST is set)
-//     and VAULT_K8S_ROLE is set;
-//     - aws, gcp, azure (cloud IAM), when VAULT_AWS_ROLE, VAULT_GCP_ROLE or
-//     VAULT_AZURE_ROLE is set, in that order (aws only with WithAWS);
-//     - approle, when VAULT_ROLE_ID and a secret ID (VAULT_SECRET_ID,
-//     VAULT_SECRET_ID_FILE or VAULT_WRAPPED_SECRET_ID) are set;
-//     - token, last: VAULT_TOKEN or ~/.vault-token. Token auth is for
+//  1. An explicit method wins: VAULT_AUTH_METHOD (or auth_method in the YAML
+//     file, or the CLI's --method) names a row; a name no row has is an error
+//     that lists them. When settings it Needs are missing, the error names
+//     each one in the seed's words.
+//  2. kubernetes, when running in a pod (KUBERNETES_SERVICE_HOST is set) and
+//     VAULT_K8S_ROLE is set.
+//  3. Cloud IAM, when a cloud role is set: aws (VAULT_AWS_ROLE; building it
+//     needs WithAWS), then gcp (VAULT_GCP_ROLE), then azure (VAULT_AZURE_ROLE).
+//  4. approle, when VAULT_ROLE_ID and a secret ID (VAULT_SECRET_ID,
+//     VAULT_SECRET_ID_FILE or VAULT_WRAPPED_SECRET_ID) are set.
+//  5. token, last: VAULT_TOKEN or ~/.vault-token. Token auth is for
 //     development: when ENVIRONMENT=production it is chosen only if asked
 //     for explicitly (VAULT_AUTH_METHOD=token).
 //
-// jwt, userpass and cert have no Detect: they are used only when asked for.
-// When nothing fits, Detect's *NoMethodError lists each method it tried and
-// what it lacked.
+// Steps 2 to 5 are the rows that have a Detect, in the table's order: Detect
+// takes the first that fits. jwt, userpass and cert have none: they are used
+// only when asked for. When nothing fits, Detect's *NoMethodError lists each
+// method it tried and what it lacked.
 //
 // Each call returns a new table, which the caller may change and give to
 // Detect with WithMethods: a method added in its own package is one more
-// row, and nothing else (the example of WithMethods).
+// row, and nothing else (see the example of WithMethods).
 func Methods() []Method {
 	return []Method{
 		{
