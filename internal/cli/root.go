@@ -135,7 +135,7 @@ or failed login, 5 response-wrapping token refused (possible interception).`,
 	root.PersistentFlags().StringVar(&g.method, "method", "", "auth method (overrides VAULT_AUTH_METHOD): "+strings.Join(auth.Names(auth.Methods()), ", "))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newGetCmd(g), newPutCmd(g), newListCmd(g), newDeleteCmd(g), newLoginCmd(g), newUnwrapCmd(g), newTokenCmd(g), newHealthCmd(g),
-		newExecCmd(g), newAgentCmd(g))
+		newExecCmd(g), newAgentCmd(g), newDoctorCmd(g))
 	return root
 }
 
