@@ -121,7 +121,7 @@ func (o *agentOptions) run(ctx context.Context, file string) error {
 	if o.verbose {
 		level = slog.LevelDebug
 	}
-	a := &agent{cfg: acfg, streams: o.streams, method: d, drop: (&execOptions{}).dropVars(cfg), tokenChanged: make(chan struct{}, 1),
+	a := &agent{cfg: acfg, streams: o.streams, method: d, drop: credentialDrops(cfg), tokenChanged: make(chan struct{}, 1),
 		log: slog.New(slog.NewTextHandler(o.streams.Err, &slog.HandlerOptions{Level: level})).With("component", "agent")}
 	a.status = make([]templateStatus, len(acfg.templates))
 	for i, t := range acfg.templates {
@@ -183,6 +183,11 @@ func (o *agentOptions) run(ctx context.Context, file string) error {
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Shutdown(cleanup())
 		a.log.Info("serving /healthz", "addr", ln.Addr().String())
+		if host, _, _ := net.SplitHostPort(acfg.listen); host != "localhost" {
+			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+				a.log.Warn("/healthz listens on an address other machines may reach", "listen", acfg.listen)
+			}
+		}
 	}
 	if err := a.renderAll(ctx); err != nil {
 		return fmt.Errorf("first render failed (nothing was written for the templates in error):\n%w", err)

@@ -1,8 +1,9 @@
+//go:build unix
+
 package cli
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth"
-	"github.com/gdsvault/gdsvault/config"
 	"github.com/gdsvault/gdsvault/internal/supervise"
 	"github.com/spf13/cobra"
 )
@@ -34,12 +34,6 @@ type execOptions struct {
 	pristine      bool
 }
 
-// exitStatus is the child's exit status, passed on by Main as gdsvault's own
-// (without a message: the child speaks for itself).
-type exitStatus struct{ code int }
-
-func (e exitStatus) Error() string { return fmt.Sprintf("the program exited with status %d", e.code) }
-
 func newExecCmd(g *globals) *cobra.Command {
 	o := &execOptions{globals: g}
 	cmd := &cobra.Command{
@@ -58,7 +52,8 @@ leased secret (database/creds/ROLE...) is renewed, and new credentials are read 
 TTL; the program is then restarted with them (or sent -change-signal).
 
 Signals sent to gdsvault (TERM, INT, HUP, QUIT, USR1, USR2) are forwarded to the program; after
-TERM or INT it has -grace to exit before SIGKILL. gdsvault exits with the program's status
+TERM or INT it has -grace to exit before SIGKILL. The program runs in its own process group, unless
+gdsvault's standard input is a terminal (the program may then read it, and gets Ctrl-C from it). gdsvault exits with the program's status
 (128+n when signal n ended it). A program that exits is not started again unless
 -restart on-failure. At exit, the leases taken and the token gdsvault logged in for are revoked.
 
@@ -126,6 +121,13 @@ func (o *execOptions) supervisorConfig(args []string) (supervise.Config, error) 
 	cfg.Grace = o.grace
 	cfg.Program = supervise.Program{Path: args[0], Args: args[1:], Stdin: o.streams.In, Stdout: o.streams.Out, Stderr: o.streams.Err,
 		DeathSignal: syscall.SIGKILL}
+	// A program on a terminal (psql...) stays in gdsvault's process group,
+	// so that it may read the terminal; it then gets the terminal's Ctrl-C
+	// itself. Otherwise it gets its own group (one Ctrl-C, forwarded; SIGKILL
+	// reaches what it started).
+	if f, ok := o.streams.In.(*os.File); ok && isInteractive(f) {
+		cfg.Program.SameGroup = true
+	}
 	return cfg, nil
 }
 
@@ -181,7 +183,7 @@ func (o *execOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	w := &execWatcher{set: set, c: c, refresh: o.refresh, debounce: o.debounce, sent: vars, log: log,
-		base: o.baseEnv(), drop: o.dropVars(cfg)}
+		base: o.baseEnv(), drop: credentialDrops(cfg)}
 	log.Info("starting the program", "program", args[0], "variables", slices.Sorted(maps.Keys(vars)), "leases", set.leases())
 
 	signals := make(chan os.Signal, 8)
@@ -211,22 +213,6 @@ func (o *execOptions) baseEnv() []string {
 		return nil
 	}
 	return os.Environ()
-}
-
-// dropVars are gdsvault's own credentials, which the child must not
-// inherit: VAULT_TOKEN, VAULT_SECRET_ID... (and BAO_*), and the variables
-// the YAML file names for them (token_env, secret_id_env...).
-func (o *execOptions) dropVars(cfg *config.Config) map[string]bool {
-	drop := map[string]bool{}
-	for _, n := range credentialVars {
-		drop["VAULT_"+n], drop["BAO_"+n] = true, true
-	}
-	for _, k := range []string{"token", "role_id", "secret_id", "wrapped_secret_id", "jwt", "password"} {
-		if n := cfg.NameOf(k); checkEnvPrefix(n) == nil && n != "" {
-			drop[n] = true
-		}
-	}
-	return drop
 }
 
 // stopContext is ctx, except that a cancellation with a cause of its own

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/config"
 	"github.com/gdsvault/gdsvault/lease"
 )
 
@@ -299,6 +301,39 @@ func (set *secretSet) leases() []string {
 // credentialVars are the variables that hold gdsvault's own credentials:
 // the child never inherits them.
 var credentialVars = []string{"TOKEN", "ROLE_ID", "SECRET_ID", "WRAPPED_SECRET_ID", "PASSWORD", "JWT"}
+
+// exitStatus is the child's exit status, passed on by Main as gdsvault's own
+// (without a message: the child speaks for itself).
+type exitStatus struct{ code int }
+
+func (e exitStatus) Error() string { return fmt.Sprintf("the program exited with status %d", e.code) }
+
+// credentialDrops are gdsvault's own credentials, which the child must not
+// inherit: VAULT_TOKEN, VAULT_SECRET_ID... (and BAO_*), and the variables
+// the YAML file names for them (token_env, secret_id_env...).
+func credentialDrops(cfg *config.Config) map[string]bool {
+	drop := map[string]bool{}
+	for _, n := range credentialVars {
+		drop["VAULT_"+n], drop["BAO_"+n] = true, true
+	}
+	for _, k := range []string{"token", "role_id", "secret_id", "wrapped_secret_id", "jwt", "password"} {
+		if n := cfg.NameOf(k); checkEnvPrefix(n) == nil && n != "" {
+			drop[n] = true
+		}
+	}
+	return drop
+}
+
+// isInteractive reports whether f is a terminal (a character device other
+// than /dev/null).
+func isInteractive(f *os.File) bool {
+	if !isTerminal(f) {
+		return false
+	}
+	fi, err := f.Stat()
+	null, nerr := os.Stat(os.DevNull)
+	return err == nil && nerr == nil && !os.SameFile(fi, null)
+}
 
 // childEnv is the child's environment: base (gdsvault's own environment,
 // without its Vault credentials and without the variables the secrets set)

@@ -237,10 +237,14 @@ func TestExecUsage(t *testing.T) {
 		"missing key":    {[]string{"exec", "-secret", "A=" + mount + "/myapp/config#nope", "--", "/bin/true"}, ExitNotFound, `no key "nope"`},
 		"missing secret": {[]string{"exec", "-secret", "A=" + mount + "/myapp/none#k", "--", "/bin/true"}, ExitNotFound, "404"},
 		"dangerous key":  {[]string{"exec", "-secret-from", mount + "/bad", "--", "/bin/true"}, ExitError, "would set PATH"},
+		"two sources, one variable": {[]string{"exec", "-secret", "DB_PASS=" + mount + "/myapp/config#db_user", "-secret-from", mount + "/myapp/config", "--", "/bin/true"},
+			ExitError, mount + "/myapp/config#db_user and " + mount + "/myapp/config#db_pass would both set DB_PASS"},
+		"NUL in a value": {[]string{"exec", "-secret", "A=" + mount + "/nul#k", "--", "/bin/true"}, ExitError, "holds a NUL byte"},
 		"no such program": {[]string{"exec", "-secret", "A=" + mount + "/myapp/config#db_pass", "--", "/nonexistent/app"}, ExitError,
 			"cannot start the program /nonexistent/app"},
 	} {
 		vault.PutKV(t, mount, "bad", map[string]any{"path": "/evil"})
+		vault.PutKV(t, mount, "nul", map[string]any{"k": "a\x00b"})
 		_, errOut, code := run(t, root(), "", tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%s: exit %d (want %d), stderr %q (want %q)", name, code, tc.code, errOut, tc.want)

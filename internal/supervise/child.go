@@ -1,3 +1,5 @@
+//go:build unix
+
 package supervise
 
 import (
@@ -60,13 +62,19 @@ type Program struct {
 	// DeathSignal is sent to the child by the kernel if the supervising
 	// process dies without stopping it (0: none).
 	DeathSignal syscall.Signal
+	// SameGroup keeps the child in the supervisor's process group, for an
+	// interactive program on a terminal: it may then read the terminal,
+	// and receives the terminal's INT and QUIT itself (Run does not forward
+	// those a second time). SIGKILL then reaches the child only.
+	SameGroup bool
 }
 
 // child is one run of the program.
 type child struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	exit Exit
+	cmd   *exec.Cmd
+	done  chan struct{}
+	exit  Exit
+	group bool // the child leads its own process group
 }
 
 // start starts the program with env (exactly these variables).
@@ -81,14 +89,14 @@ func start(p Program, env []string) (*child, error) {
 	}
 	cmd.Dir = p.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.Stdin, p.Stdout, p.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: p.DeathSignal}
+	cmd.SysProcAttr = sysProcAttr(p)
 	// Copying goroutines (stdio that is not a file) must not hold Wait once
 	// the child is gone.
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
+	c := &child{cmd: cmd, done: make(chan struct{}), group: !p.SameGroup}
 	go func() {
 		err := cmd.Wait()
 		if cmd.ProcessState != nil {
@@ -115,7 +123,12 @@ func (c *child) signal(sig syscall.Signal) error {
 }
 
 // killGroup sends SIGKILL to the child's process group (the child and
-// whatever it started that stayed in the group).
+// whatever it started that stayed in the group), or to the child alone when
+// it shares the supervisor's group.
 func (c *child) killGroup() {
+	if !c.group {
+		_ = c.signal(syscall.SIGKILL)
+		return
+	}
 	_ = syscall.Kill(-c.pid(), syscall.SIGKILL)
 }

@@ -14,4 +14,6 @@
 // The child runs in its own process group, so that a terminal's Ctrl-C
 // reaches it once (forwarded) rather than twice, and so that SIGKILL at the
 // end of the grace period reaches what it started too.
+//
+// It needs a Unix system (process groups and signals).
 package supervise

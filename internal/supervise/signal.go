@@ -1,3 +1,5 @@
+//go:build unix
+
 package supervise
 
 import (
@@ -11,7 +13,6 @@ var signalNames = map[string]syscall.Signal{
 	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "KILL": syscall.SIGKILL,
 	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "TERM": syscall.SIGTERM, "ALRM": syscall.SIGALRM,
 	"WINCH": syscall.SIGWINCH, "CONT": syscall.SIGCONT, "STOP": syscall.SIGSTOP, "TSTP": syscall.SIGTSTP,
-	"PWR": syscall.SIGPWR,
 }
 
 // ParseSignal reads a signal name ("TERM", "SIGTERM", "sigterm") or number

@@ -1,3 +1,5 @@
+//go:build unix
+
 package supervise
 
 import (
@@ -246,8 +248,13 @@ func Run(ctx context.Context, cfg Config, env []string, restarts <-chan []string
 				}
 				continue
 			}
-			log.Info("forwarding signal", "pid", s.c.pid(), "signal", ss.String())
-			_ = s.c.signal(ss)
+			if cfg.Program.SameGroup && (ss == syscall.SIGINT || ss == syscall.SIGQUIT) {
+				// The terminal sent it to the whole group: the child has it.
+				log.Info("signal from the terminal, already received by the child", "pid", s.c.pid(), "signal", ss.String())
+			} else {
+				log.Info("forwarding signal", "pid", s.c.pid(), "signal", ss.String())
+				_ = s.c.signal(ss)
+			}
 			if isStopSignal(ss) {
 				stopping, stopsByUs = true, true
 				armKill()

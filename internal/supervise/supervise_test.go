@@ -1,3 +1,5 @@
+//go:build unix
+
 package supervise
 
 import (
@@ -244,5 +246,30 @@ func TestParseSignal(t *testing.T) {
 		if _, err := ParseSignal(in); err == nil {
 			t.Errorf("ParseSignal(%q) accepted", in)
 		}
+	}
+}
+
+// TestSameGroup: a child in the supervisor's group does not get INT
+// forwarded (the terminal delivers it to the whole group), but still gets
+// HUP, and INT still ends the supervision.
+func TestSameGroup(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	script := fmt.Sprintf(`trap 'echo hup >> %[1]s' HUP; trap 'echo int >> %[1]s; exit 0' INT; echo ready >> %[1]s; while :; do sleep 0.02; done`, log)
+	signals := make(chan os.Signal, 1)
+	p := sh(script)
+	p.SameGroup = true
+	var pid atomic.Int64
+	ch := runAsync(context.Background(), Config{Program: p, Grace: 200 * time.Millisecond, OnStart: func(p int) { pid.Store(int64(p)) }}, nil, nil, signals)
+	waitFor(t, "ready", func() bool { return len(readLines(log)) == 1 })
+	if pgid, _ := syscall.Getpgid(int(pid.Load())); pgid != syscall.Getpgrp() {
+		t.Errorf("child group %d, want the supervisor's %d", pgid, syscall.Getpgrp())
+	}
+	signals <- syscall.SIGHUP
+	waitFor(t, "hup", func() bool { return len(readLines(log)) == 2 })
+	signals <- syscall.SIGINT // not forwarded: the shell ignores nothing, so it would log "int"
+	r := wait(t, ch)
+	if r.exit.Signal != syscall.SIGKILL || strings.Join(readLines(log), ",") != "ready,hup" {
+		t.Errorf("exit %+v, log %q: INT must not be forwarded, and the child killed after the grace period", r.exit, readLines(log))
 	}
 }
