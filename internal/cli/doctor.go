@@ -29,7 +29,7 @@ type doctorOptions struct {
 }
 
 // errChecksFailed: doctor found at least one problem (exit 1).
-var errChecksFailed = errors.New("checks failed")
+var errChecksFailed = errors.New("failed")
 
 func newDoctorCmd(g *globals) *cobra.Command {
 	o := &doctorOptions{globals: g}
@@ -132,7 +132,7 @@ func (o *doctorOptions) run(ctx context.Context) error {
 	cfg, err := o.config()
 	if err != nil {
 		r.add(statusFail, "config", err.Error(), "correct the settings named above (environment variables or the --config file)")
-		return errChecksFailed
+		return r.result()
 	}
 	reached := o.network(ctx, r, cfg)
 	m, d, err := auth.Detect(cfg)
@@ -151,8 +151,11 @@ func (o *doctorOptions) run(ctx context.Context) error {
 }
 
 func (r *report) result() error {
-	if r.failed > 0 {
-		return fmt.Errorf("%d %w", r.failed, errChecksFailed)
+	switch {
+	case r.failed == 1:
+		return fmt.Errorf("doctor: 1 check %w", errChecksFailed)
+	case r.failed > 1:
+		return fmt.Errorf("doctor: %d checks %w", r.failed, errChecksFailed)
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ func TestDoctorFailures(t *testing.T) {
 				t.Errorf("%s: %q lacks %q", name, line+"\n"+fix, w)
 			}
 		}
-		if code != ExitError || !strings.Contains(errOut, "checks failed") {
+		if code != ExitError || !strings.Contains(errOut, "doctor: 1 check failed") {
 			t.Errorf("%s: exit %d, stderr %q", name, code, errOut)
 		}
 		if found := secretsIn(out+errOut, tc.env["VAULT_SECRET_ID"], tc.env["VAULT_TOKEN"]); len(found) > 0 {
