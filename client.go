@@ -54,6 +54,7 @@ type shared struct {
 	breaker      *retry.Breaker
 	caches       *caches
 	tokens       *tokenManager // the lifecycle of a client built WithAuth
+	nodes        *nodeSet      // a cluster's nodes (WithAddresses), nil for one address
 	mountFlight  singleflight.Group
 }
 
@@ -62,7 +63,7 @@ type shared struct {
 // for sys/health and logins). New never reads the environment: see the config
 // package and auth.FromEnv for that.
 func New(opts ...Option) (*Client, error) {
-	s := settings{address: DefaultAddress, timeout: DefaultTimeout, maxResponse: DefaultMaxResponseSize}
+	s := settings{address: DefaultAddress, timeout: DefaultTimeout, maxResponse: DefaultMaxResponseSize, failoverTimeout: DefaultFailoverTimeout}
 	var errs []error
 	for _, o := range opts {
 		if o == nil {
@@ -144,17 +145,31 @@ func New(opts ...Option) (*Client, error) {
 		}
 		c.shared.caches = cs
 	}
+	redirect := checkRedirect
+	if len(s.addresses) > 1 {
+		// In a cluster the client handles a standby's redirect itself: it
+		// goes to the configured node it names, never elsewhere.
+		redirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
 	switch {
 	case s.httpClient != nil:
-		c.http = s.httpClient
+		hc := *s.httpClient
+		if len(s.addresses) > 1 {
+			hc.CheckRedirect = redirect
+		}
+		c.http = &hc
 		c.ctxTimeout = s.httpClient.Timeout == 0
 	case s.transport != nil:
-		c.http = &http.Client{Transport: s.transport, Timeout: s.timeout, CheckRedirect: checkRedirect}
+		c.http = &http.Client{Transport: s.transport, Timeout: s.timeout, CheckRedirect: redirect}
 	default:
-		c.http = &http.Client{Transport: tr, Timeout: s.timeout, CheckRedirect: checkRedirect}
+		c.http = &http.Client{Transport: tr, Timeout: s.timeout, CheckRedirect: redirect}
 	}
 	if s.tls != nil && s.tls.Insecure {
 		c.logger.Warn("vault TLS certificate verification is disabled (skip-verify): use only for development", "address", c.address)
+	}
+	if len(s.addresses) > 1 {
+		c.shared.nodes = newNodeSet(s.addresses, s.failoverTimeout)
+		c.shared.nodes.c, c.shared.nodes.logger = c.withoutToken(), c.logger
 	}
 	if (s.tokens != nil || s.auth != nil) && cleartextRemote(c.address) {
 		if s.requireTLS {
@@ -185,8 +200,14 @@ func (c *Client) String() string {
 // Format makes every fmt verb print String.
 func (c *Client) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
 
-// Address is the Vault address the client talks to.
-func (c *Client) Address() string { return c.address }
+// Address is the Vault address the client talks to: with WithAddresses,
+// the node it uses now.
+func (c *Client) Address() string {
+	if ns := c.shared.nodes; ns != nil {
+		return ns.cur.Load().addr
+	}
+	return c.address
+}
 
 // Namespace is the namespace sent with every request ("" for none).
 func (c *Client) Namespace() string { return c.namespace }
@@ -246,6 +267,9 @@ func (c *Client) Close(ctx context.Context) error {
 			c.shared.closeErr = tm.close(ctx)
 		}
 		c.shared.closed.Store(true)
+		if ns := c.shared.nodes; ns != nil {
+			ns.close()
+		}
 		if c.shared.ownTransport != nil {
 			c.shared.ownTransport.CloseIdleConnections()
 		}

@@ -92,6 +92,7 @@ type ResponseError struct {
 	data       json.RawMessage // the "data" of the answer, for KV v2 deleted/destroyed versions
 	sentToken  *Token          // the token the request carried, to invalidate it; a pointer so %#v cannot print it
 	idempotent bool            // the request may run twice (for the retry layer)
+	location   string          // a redirect's target
 }
 
 // Error gives method, path, status, Vault's messages and a hint.

@@ -45,6 +45,10 @@ type settings struct {
 	maxResponse int64
 	requireTLS  bool
 	observers   []Observer
+	// addresses are a cluster's nodes (WithAddresses); failoverTimeout
+	// bounds the wait for one when all are down.
+	addresses       []string
+	failoverTimeout time.Duration
 }
 
 // WithAddress sets Vault's address, such as "https://vault.example.com:8200".
@@ -54,7 +58,7 @@ func WithAddress(addr string) Option {
 		if err != nil {
 			return err
 		}
-		s.address = norm
+		s.address, s.addresses = norm, nil
 		return nil
 	}
 }

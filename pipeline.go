@@ -134,7 +134,7 @@ func (c *Client) attempt(ctx context.Context, r *request, out any, n int) error 
 	}
 	fb := c.feedback
 	for replaced := 0; ; replaced++ {
-		err := c.exchange(ctx, r, tok, out, n)
+		err := c.exchangeAny(ctx, r, tok, out, n)
 		if !fromSource || fb == nil {
 			return err
 		}
@@ -160,18 +160,46 @@ func (c *Client) attempt(ctx context.Context, r *request, out any, n int) error 
 // Vault called the one it carried invalid.
 const maxTokenReplacements = 2
 
-// exchange is one HTTP round trip carrying tok, the n-th attempt of r.
-// Failures are *ResponseError, *ConnectionError or *ConfigError.
-func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n int) (err error) {
+// exchangeAny is exchange on the client's node; in a cluster, when that
+// node fails in a way another node can fix, on another node (at once when
+// one is up, else when one comes back, within the failover timeout), if r
+// may run twice or certainly did not run.
+func (c *Client) exchangeAny(ctx context.Context, r *request, tok Token, out any, n int) error {
+	ns := c.shared.nodes
+	if ns == nil {
+		return c.exchange(ctx, r, tok, out, n, c.address)
+	}
+	var start time.Time
+	for {
+		nd := ns.pick()
+		err := c.exchange(ctx, r, tok, out, n, nd.addr)
+		if err == nil || ctx.Err() != nil || !(r.idempotent() || notProcessed(err)) || !ns.failed(nd, err) {
+			return err
+		}
+		if start.IsZero() {
+			start = time.Now()
+		}
+		if !ns.await(ctx, start.Add(ns.timeout)) {
+			if ctx.Err() != nil {
+				return err
+			}
+			return &noNodeError{err: err, waited: time.Since(start), nodes: c.Nodes()}
+		}
+	}
+}
+
+// exchange is one HTTP round trip to addr carrying tok, the n-th attempt
+// of r. Failures are *ResponseError, *ConnectionError or *ConfigError.
+func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n int, addr string) (err error) {
 	start := time.Now()
 	status := 0
 	if o := c.observer; o != nil {
 		mount, tmpl := c.template(r.path)
 		var done func(RequestOutcome)
-		ctx, done = o.StartRequest(ctx, RequestInfo{Method: r.method, Mount: mount, Template: tmpl, Attempt: n, Node: c.address, Namespace: c.namespace})
+		ctx, done = o.StartRequest(ctx, RequestInfo{Method: r.method, Mount: mount, Template: tmpl, Attempt: n, Node: addr, Namespace: c.namespace})
 		defer func() { done(RequestOutcome{Status: status, Err: err, Duration: time.Since(start)}) }()
 	}
-	resp, err := c.send(ctx, r, tok)
+	resp, err := c.send(ctx, r, tok, addr)
 	if err != nil {
 		c.logRequest(ctx, r, 0, start, err)
 		return err
@@ -196,7 +224,7 @@ func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	body, err := c.readBody(ctx, r, resp, buf.b[:0])
+	body, err := c.readBody(ctx, r, resp, buf.b[:0], addr)
 	buf.b = body
 	if err != nil {
 		c.logRequest(ctx, r, resp.StatusCode, start, err)
@@ -221,7 +249,7 @@ func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n
 // huge answer costs about twice the limit at most. A body cut off or
 // stalled on the way is a connection failure (transient); a body over the
 // limit is ErrResponseTooLarge.
-func (c *Client) readBody(ctx context.Context, r *request, resp *http.Response, b []byte) ([]byte, error) {
+func (c *Client) readBody(ctx context.Context, r *request, resp *http.Response, b []byte, addr string) ([]byte, error) {
 	limit := c.maxResponse
 	if resp.ContentLength > limit {
 		return b, c.tooLarge(r, resp, resp.ContentLength)
@@ -256,7 +284,7 @@ func (c *Client) readBody(ctx context.Context, r *request, resp *http.Response, 
 	} else {
 		err = fmt.Errorf("reading the answer: %w", err)
 	}
-	return b, c.connectionError(r, err)
+	return b, c.connectionError(r, err, addr)
 }
 
 func (c *Client) tooLarge(r *request, resp *http.Response, size int64) error {
@@ -303,7 +331,7 @@ func putBuffer(b *bodyBuffer) {
 }
 
 // send builds and sends the HTTP request.
-func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, r *request, tok Token, addr string) (*http.Response, error) {
 	var body io.Reader
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
@@ -312,7 +340,7 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Respons
 		}
 		body = bytes.NewReader(b)
 	}
-	u := c.address + "/v1/" + escapePath(r.path)
+	u := addr + "/v1/" + escapePath(r.path)
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
@@ -357,7 +385,7 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Respons
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) && !isCertificateError(err) {
 			err = ctx.Err()
 		}
-		return nil, c.connectionError(r, err)
+		return nil, c.connectionError(r, err, addr)
 	}
 	if c.ctxTimeout {
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
@@ -365,9 +393,9 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*http.Respons
 	return resp, nil
 }
 
-// connectionError describes a request that got no (whole) answer.
-func (c *Client) connectionError(r *request, err error) *ConnectionError {
-	ce := &ConnectionError{Method: r.method, Address: c.address, Path: r.path, Err: err, idempotent: r.idempotent()}
+// connectionError describes a request to addr that got no (whole) answer.
+func (c *Client) connectionError(r *request, err error, addr string) *ConnectionError {
+	ce := &ConnectionError{Method: r.method, Address: addr, Path: r.path, Err: err, idempotent: r.idempotent()}
 	if isCertificateError(err) {
 		ce.kind = ErrCertificate
 	} else {
@@ -436,6 +464,9 @@ type errorBody struct {
 // responseError reads Vault's error answer.
 func (c *Client) responseError(r *request, resp *http.Response) *ResponseError {
 	re := &ResponseError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path, Namespace: c.namespace, idempotent: r.idempotent()}
+	if resp.StatusCode < 400 {
+		re.location = resp.Header.Get("Location")
+	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		re.RetryAfter = parseRetryAfter(ra, time.Now())
 	}
@@ -489,7 +520,7 @@ func flattenErrors(errs []string) []string {
 // token that cannot even look itself up is invalid. For a policy denial it
 // adds the token's capabilities on the path to the hint.
 func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError, tok Token) {
-	err := c.exchange(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", noRefine: true}, tok, nil, 1)
+	err := c.exchangeAny(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", noRefine: true}, tok, nil, 1)
 	var lre *ResponseError
 	switch {
 	case err == nil:
@@ -508,7 +539,7 @@ func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError
 	var caps struct {
 		Data map[string][]string `json:"data"`
 	}
-	capErr := c.exchange(ctx, &request{method: http.MethodPost, path: "sys/capabilities-self", noRefine: true,
+	capErr := c.exchangeAny(ctx, &request{method: http.MethodPost, path: "sys/capabilities-self", noRefine: true,
 		body: map[string]any{"paths": []string{r.path}}}, tok, &caps, 1)
 	if capErr == nil {
 		if cs, ok := caps.Data[r.path]; ok {
@@ -542,6 +573,10 @@ func (c *Client) verdict(ctx context.Context, err error) retry.Verdict {
 	}
 	if !repeatable(err) {
 		return retry.Verdict{} // it may have run once already
+	}
+	var nn *noNodeError
+	if errors.As(err, &nn) {
+		return retry.Verdict{} // the wait for a node took the time retries would
 	}
 	v := retry.Verdict{Retry: true, Cost: 5}
 	var re *ResponseError
@@ -583,6 +618,10 @@ func notProcessed(err error) bool {
 			return true
 		case re.StatusCode == http.StatusServiceUnavailable && re.fromVault:
 			return true // Vault's own 503 (sealed, standby): not processed; a proxy's 503 may come after Vault ran it
+		case re.StatusCode == http.StatusTemporaryRedirect || re.StatusCode == http.StatusPermanentRedirect:
+			return true // a standby sent it elsewhere
+		case re.fromVault && strings.Contains(strings.ToLower(strings.Join(re.Errors, " ")), "local node not active"):
+			return true // a standby that could not forward it
 		}
 		return false
 	}

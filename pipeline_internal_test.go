@@ -25,7 +25,7 @@ func TestRetryClassification(t *testing.T) {
 	refused := &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}
 	reset := &net.OpError{Op: "read", Err: syscall.ECONNRESET}
 	conn := func(err error) func(r *request) error {
-		return func(r *request) error { return c.connectionError(r, err) }
+		return func(r *request) error { return c.connectionError(r, err, c.address) }
 	}
 	resp := func(status int, msgs ...string) func(r *request) error {
 		return func(r *request) error {

@@ -22,6 +22,10 @@ type Config struct {
 	Environment string
 	// Address is VAULT_ADDR ("" when unset: the client then uses its default).
 	Address string
+	// Addresses are the nodes of a cluster, from VAULT_ADDRS (comma
+	// separated) or the YAML file's vault_addrs: the client fails over
+	// between them. When set, they replace Address.
+	Addresses []string
 	// Token is VAULT_TOKEN, or the content of TokenFile.
 	Token gdsvault.Token
 	// TokenFile is where the token came from when it came from a file.
@@ -120,6 +124,14 @@ func (c *Config) overlayEnv(lookup LookupFunc) []error {
 	var errs []error
 	r := envReader{lookup: lookup, names: c.names}
 	r.str(&c.Address, "ADDR")
+	if v, ok := get(lookup, "ADDRS"); ok && v != "" {
+		c.Addresses = nil
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.Addresses = append(c.Addresses, a)
+			}
+		}
+	}
 	r.str(&c.Namespace, "NAMESPACE")
 	r.str(&c.TLS.CACert, "CACERT")
 	r.str(&c.TLS.CAPath, "CAPATH")
@@ -219,7 +231,10 @@ func parseDuration(v string) (time.Duration, error) {
 // (auth.Detect, auth.NewClient).
 func (c *Config) Options() []gdsvault.Option {
 	var opts []gdsvault.Option
-	if c.Address != "" {
+	switch {
+	case len(c.Addresses) > 0:
+		opts = append(opts, gdsvault.WithAddresses(c.Addresses...))
+	case c.Address != "":
 		opts = append(opts, gdsvault.WithAddress(c.Address))
 	}
 	if c.Namespace != "" {

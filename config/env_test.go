@@ -40,6 +40,10 @@ func TestFromEnv(t *testing.T) {
 			func(c *Config) bool {
 				return c.Address == "http://bao:8200" && c.Token.Reveal() == "bt" && c.Namespace == "vns"
 			}},
+		"cluster": {map[string]string{"VAULT_ADDR": "http://one:8200", "VAULT_ADDRS": " http://a:8200, http://b:8200 ,,http://c:8200"},
+			func(c *Config) bool {
+				return c.Address == "http://one:8200" && strings.Join(c.Addresses, " ") == "http://a:8200 http://b:8200 http://c:8200"
+			}},
 		"bare seconds timeout": {map[string]string{"VAULT_CLIENT_TIMEOUT": "30"}, func(c *Config) bool { return c.Timeout == 30*time.Second }},
 		"token file":           {map[string]string{"HOME": home}, func(c *Config) bool { return c.Token.Reveal() == "file-token" && c.TokenFile != "" }},
 		"VAULT_TOKEN wins over the file": {map[string]string{"HOME": home, "VAULT_TOKEN": "env"},
@@ -73,8 +77,14 @@ func TestOptionsBuildAClient(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hvs.secret-value") || !strings.Contains(err.Error(), "address") {
 		t.Errorf("err = %v", err)
 	}
-	c, _ = FromEnv(env(map[string]string{"VAULT_ADDR": "http://127.0.0.1:8200/", "VAULT_NAMESPACE": "/team/"}))
+	c, _ = FromEnv(env(map[string]string{"VAULT_ADDRS": "http://127.0.0.1:8201,http://127.0.0.1:8202"}))
 	cl, err := gdsvault.New(c.Options()...)
+	if err != nil || len(cl.Nodes()) != 2 || cl.Nodes()[1].Address != "http://127.0.0.1:8202" {
+		t.Errorf("cluster client %v %v", cl, err)
+	}
+	cl.Close(t.Context())
+	c, _ = FromEnv(env(map[string]string{"VAULT_ADDR": "http://127.0.0.1:8200/", "VAULT_NAMESPACE": "/team/"}))
+	cl, err = gdsvault.New(c.Options()...)
 	if err != nil || cl.Address() != "http://127.0.0.1:8200" || cl.Namespace() != "team" {
 		t.Errorf("client %v %v", cl, err)
 	}

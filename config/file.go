@@ -29,13 +29,14 @@ type Source struct {
 // Section is one environment of the YAML file. Credentials are referenced
 // (the name of an environment variable, or a file), never written in it.
 type Section struct {
-	VaultAddr        string `yaml:"vault_addr"`
-	AuthMethod       string `yaml:"auth_method"`
-	AuthMount        string `yaml:"auth_mount"`
-	AuthMountPath    string `yaml:"auth_mount_path"` // the seed's name for auth_mount
-	Namespace        string `yaml:"namespace"`
-	SecretPathPrefix string `yaml:"secret_path_prefix"`
-	Role             string `yaml:"role"`
+	VaultAddr        string   `yaml:"vault_addr"`
+	VaultAddrs       []string `yaml:"vault_addrs"` // a cluster's nodes
+	AuthMethod       string   `yaml:"auth_method"`
+	AuthMount        string   `yaml:"auth_mount"`
+	AuthMountPath    string   `yaml:"auth_mount_path"` // the seed's name for auth_mount
+	Namespace        string   `yaml:"namespace"`
+	SecretPathPrefix string   `yaml:"secret_path_prefix"`
+	Role             string   `yaml:"role"`
 
 	TokenEnv            string `yaml:"token_env"`
 	TokenFile           string `yaml:"token_file"`
@@ -167,6 +168,7 @@ var methodName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 func (c *Config) applySection(s *Section, file string, lookup LookupFunc) []error {
 	var errs []error
 	c.Address, c.Namespace, c.SecretPathPrefix = s.VaultAddr, s.Namespace, s.SecretPathPrefix
+	c.Addresses = append([]string(nil), s.VaultAddrs...)
 	c.AuthMethod = strings.ToLower(strings.TrimSpace(s.AuthMethod))
 	c.AuthMount = s.AuthMount
 	if s.AuthMountPath != "" {

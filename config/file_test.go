@@ -83,6 +83,22 @@ func TestLoadSeedYAML(t *testing.T) {
 	}
 }
 
+func TestLoadClusterYAML(t *testing.T) {
+	file := writeYAML(t, `
+production:
+  vault_addrs: ["https://v1:8200", "https://v2:8200", "https://v3:8200"]
+  auth_method: token
+`)
+	c, err := Load(Source{File: file, Environment: "production", Lookup: env(nil)})
+	if err != nil || strings.Join(c.Addresses, ",") != "https://v1:8200,https://v2:8200,https://v3:8200" {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	c, err = Load(Source{File: file, Environment: "production", Lookup: env(map[string]string{"VAULT_ADDRS": "https://a:8200,https://b:8200"})})
+	if err != nil || strings.Join(c.Addresses, ",") != "https://a:8200,https://b:8200" {
+		t.Errorf("VAULT_ADDRS should override vault_addrs: %+v, %v", c, err)
+	}
+}
+
 func TestLoadFileErrors(t *testing.T) {
 	for name, tc := range map[string]struct {
 		yaml, env string
