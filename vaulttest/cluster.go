@@ -112,6 +112,9 @@ type clusterNode struct {
 func NewCluster(tb testing.TB, n int, opts ClusterOptions) *Cluster {
 	tb.Helper()
 	c, err := StartCluster(n, opts)
+	if errors.Is(err, ErrNoBinary) && !Required() {
+		tb.Skip(skipLine)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}

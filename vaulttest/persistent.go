@@ -3,6 +3,7 @@ package vaulttest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -48,6 +49,9 @@ type PersistentServer struct {
 func StartPersistent(tb testing.TB, opts PersistentOptions) *PersistentServer {
 	tb.Helper()
 	s, err := NewPersistentServer(opts)
+	if errors.Is(err, ErrNoBinary) && !Required() {
+		tb.Skip(skipLine)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
