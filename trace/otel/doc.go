@@ -23,13 +23,11 @@
 //	http.request.method_original LIST (only with _OTHER)
 //	http.response.status_code    the HTTP status (absent when no answer came)
 //	http.request.resend_count    attempt - 1 (only on retries)
-//	url.template                 /v1/ + the bounded template: /v1/secret/data/*
-//	server.address, server.port  the node's host and port
+//	url.template                 /v1/ + the bounded template: /v1/secret/data/*, /v1/auth/approle/login
+//	server.address, server.port  the node's host and port (the node the exchange went to)
 //	url.scheme                   http or https
 //	vault.mount                  secret, auth/approle, sys...
-//	vault.template               secret/data/*, auth/approle/login, auth/token/renew-self...
 //	vault.attempt                1, 2, 3...
-//	vault.node                   scheme://host:port of the node
 //	vault.namespace              the namespace (absent for none)
 //	error.type                   gdsvault.ErrorKind of a failure (not_found, permission_denied, sealed...)
 //

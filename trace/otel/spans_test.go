@@ -161,7 +161,7 @@ func TestSpansOfAScriptedRun(t *testing.T) {
 	for _, s := range children(readSC) {
 		a := attrs(s)
 		if a["http.response.status_code"] != "200" || s.Status.Code == codes.Error || a["vault.attempt"] != "1" ||
-			a["server.address"] != "127.0.0.1" || a["vault.node"] != srv.Addr || a["http.request.method"] != "GET" {
+			a["server.address"] != "127.0.0.1" || a["server.port"] != srv.Addr[strings.LastIndex(srv.Addr, ":")+1:] || a["http.request.method"] != "GET" {
 			t.Errorf("%s: status %+v, attributes %v", s.Name, s.Status, a)
 		}
 	}
@@ -275,7 +275,7 @@ func TestSpansOfAScriptedRun(t *testing.T) {
 			}
 		}
 	}
-	if texts < 200 {
+	if texts < 150 {
 		t.Errorf("only %d texts scanned", texts)
 	}
 }

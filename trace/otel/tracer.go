@@ -23,12 +23,8 @@ const ScopeName = "github.com/gdsvault/gdsvault/trace/otel"
 const (
 	// AttrMount is the secrets engine or auth mount ("secret", "auth/approle").
 	AttrMount = attribute.Key("vault.mount")
-	// AttrTemplate is the path's bounded template ("secret/data/*").
-	AttrTemplate = attribute.Key("vault.template")
 	// AttrAttempt counts the attempts of a request (1, 2, ...).
 	AttrAttempt = attribute.Key("vault.attempt")
-	// AttrNode is the address of the Vault node the exchange went to.
-	AttrNode = attribute.Key("vault.node")
 	// AttrNamespace is the Vault namespace (absent for none).
 	AttrNamespace = attribute.Key("vault.namespace")
 	// AttrOperation is "login" or "renewal".
@@ -71,15 +67,15 @@ type Tracer struct {
 	provider trace.TracerProvider
 	tracer   trace.Tracer
 	linked   bool
-	// servers caches the server.address/port/url.scheme of each node
-	// (bounded by the client's configuration).
-	servers sync.Map // string -> []attribute.KeyValue
+
+	mu     sync.RWMutex
+	starts map[gdsvault.RequestInfo]*requestStart
 }
 
 // NewTracer returns a Tracer; bad options make it fail with
 // *gdsvault.ConfigError values joined with errors.Join.
 func NewTracer(opts ...Option) (*Tracer, error) {
-	t := &Tracer{}
+	t := &Tracer{starts: make(map[gdsvault.RequestInfo]*requestStart)}
 	var errs []error
 	for _, o := range opts {
 		if o == nil {
@@ -111,12 +107,54 @@ func (t *Tracer) Notice(gdsvault.Notice) {}
 // "{method} /v1/{template}" ("GET /v1/secret/data/*"), as the HTTP semantic
 // conventions name a client span by method and URL template.
 func (t *Tracer) StartRequest(ctx context.Context, r gdsvault.RequestInfo) (context.Context, func(gdsvault.RequestOutcome)) {
+	st := t.start(r)
+	ctx, span := t.tracer.Start(ctx, st.name, st.opts...)
+	return ctx, func(out gdsvault.RequestOutcome) {
+		if out.Status > 0 {
+			span.SetAttributes(semconv.HTTPResponseStatusCode(out.Status))
+		}
+		recordError(span, out.Err)
+		span.End()
+	}
+}
+
+// requestStart is the name and start options of a request's span. They
+// depend only on the RequestInfo: the Tracer keeps them for the first
+// maxStarts distinct ones (the SDK copies the attributes it is given, so
+// they are shared safely).
+type requestStart struct {
+	name string
+	opts []trace.SpanStartOption
+}
+
+// maxStarts bounds the requestStart cache: RequestInfo values are bounded
+// by the server's mounts and the client's configuration, but a path on an
+// unknown mount brings a template of its own.
+const maxStarts = 4096
+
+func (t *Tracer) start(r gdsvault.RequestInfo) *requestStart {
+	t.mu.RLock()
+	st, ok := t.starts[r]
+	t.mu.RUnlock()
+	if ok {
+		return st
+	}
+	st = t.newStart(r)
+	t.mu.Lock()
+	if len(t.starts) < maxStarts {
+		t.starts[r] = st
+	}
+	t.mu.Unlock()
+	return st
+}
+
+func (t *Tracer) newStart(r gdsvault.RequestInfo) *requestStart {
 	method, original := httpMethod(r.Method)
 	name := method.Value.AsString()
 	if original.Valid() {
 		name = "HTTP"
 	}
-	attrs := make([]attribute.KeyValue, 0, 14)
+	attrs := make([]attribute.KeyValue, 0, 10)
 	attrs = append(attrs, method)
 	if original.Valid() {
 		attrs = append(attrs, original)
@@ -124,7 +162,7 @@ func (t *Tracer) StartRequest(ctx context.Context, r gdsvault.RequestInfo) (cont
 	if r.Template != "" {
 		tmpl := "/v1/" + r.Template
 		name += " " + tmpl
-		attrs = append(attrs, semconv.URLTemplate(tmpl), AttrTemplate.String(r.Template))
+		attrs = append(attrs, semconv.URLTemplate(tmpl))
 	}
 	if r.Mount != "" {
 		attrs = append(attrs, AttrMount.String(r.Mount))
@@ -134,19 +172,12 @@ func (t *Tracer) StartRequest(ctx context.Context, r gdsvault.RequestInfo) (cont
 		attrs = append(attrs, semconv.HTTPRequestResendCount(r.Attempt-1))
 	}
 	if r.Node != "" {
-		attrs = append(attrs, t.server(r.Node)...)
+		attrs = append(attrs, server(r.Node)...)
 	}
 	if r.Namespace != "" {
 		attrs = append(attrs, AttrNamespace.String(r.Namespace))
 	}
-	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return ctx, func(out gdsvault.RequestOutcome) {
-		if out.Status > 0 {
-			span.SetAttributes(semconv.HTTPResponseStatusCode(out.Status))
-		}
-		recordError(span, out.Err)
-		span.End()
-	}
+	return &requestStart{name: name, opts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}}
 }
 
 // StartOperation starts an internal span "vault login" or "vault renewal".
@@ -207,16 +238,12 @@ func httpMethod(m string) (method, original attribute.KeyValue) {
 	return semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(m)
 }
 
-// server returns vault.node, server.address, server.port and url.scheme of
-// a node's address, parsed once per node. vault.node is scheme://host:port:
-// user information, a path or a query in the address are left out.
-func (t *Tracer) server(node string) []attribute.KeyValue {
-	if v, ok := t.servers.Load(node); ok {
-		return v.([]attribute.KeyValue)
-	}
+// server returns server.address, server.port and url.scheme of a node's
+// address (user information, a path or a query in it are left out).
+func server(node string) []attribute.KeyValue {
 	var attrs []attribute.KeyValue
 	if u, err := url.Parse(node); err == nil && u.Hostname() != "" {
-		attrs = append(attrs, AttrNode.String((&url.URL{Scheme: u.Scheme, Host: u.Host}).String()), semconv.ServerAddress(u.Hostname()))
+		attrs = append(attrs, semconv.ServerAddress(u.Hostname()))
 		port := u.Port()
 		if port == "" {
 			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
@@ -228,7 +255,6 @@ func (t *Tracer) server(node string) []attribute.KeyValue {
 			attrs = append(attrs, semconv.URLSchemeKey.String(u.Scheme))
 		}
 	}
-	t.servers.Store(node, attrs)
 	return attrs
 }
 
