@@ -341,7 +341,9 @@ func (kv KV) write(ctx context.Context, method, path string, data map[string]any
 	if o.hasCAS {
 		body["options"] = map[string]any{"cas": o.cas}
 	}
-	r := &request{method: method, path: t.api("data"), body: body}
+	// A check-and-set write may go twice: a second try of one that went
+	// through fails with ErrCASMismatch instead of writing again.
+	r := &request{method: method, path: t.api("data"), body: body, safe: o.hasCAS}
 	if method == http.MethodPatch {
 		r.contentType = "application/merge-patch+json"
 	}
