@@ -182,7 +182,8 @@ func (c *Client) Login(ctx context.Context, path string, body map[string]any) (*
 	var s Secret
 	if err := c.do(ctx, &request{method: http.MethodPost, path: p, body: body, noToken: true}, &s); err != nil {
 		var re *ResponseError
-		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 && re.StatusCode != http.StatusTooManyRequests {
+		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 && re.StatusCode != http.StatusTooManyRequests &&
+			!errors.Is(re, ErrNamespaceNotFound) && !re.transient {
 			// A login carries no Vault token: a 403 here is about the
 			// credentials, not an invalid token or a policy.
 			kinds := []error{ErrAuthFailed}
@@ -293,6 +294,13 @@ func (c *Client) LookupToken(ctx context.Context, tok Token) (*Auth, error) {
 	}
 	if err := c.do(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", token: tok, noRefine: true}, &s); err != nil {
 		var re *ResponseError
+		if errors.As(err, &re) && re.StatusCode == http.StatusForbidden && !errors.Is(re, ErrInvalidToken) &&
+			c.tokenValid(ctx, tok) == tokenInvalid {
+			// A bare 403 (OpenBao, Vault before 1.17) for a token that
+			// cannot even list its mounts: invalid, not a policy.
+			re.setKind(ErrInvalidToken)
+			re.Hint = hintInvalidToken
+		}
 		if errors.As(err, &re) && errors.Is(re, ErrInvalidToken) {
 			re.setKind(ErrInvalidToken, ErrAuthFailed)
 		}

@@ -55,6 +55,7 @@ type shared struct {
 	caches       *caches
 	tokens       *tokenManager // the lifecycle of a client built WithAuth
 	nodes        *nodeSet      // a cluster's nodes (WithAddresses), nil for one address
+	denials      denials       // recent policy denials (refineDenied)
 	mountFlight  singleflight.Group
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ var (
 	// ErrResponseTooLarge: Vault's answer was larger than the client's limit
 	// (WithMaxResponseSize, default 32 MiB).
 	ErrResponseTooLarge = errors.New("response too large")
+	// ErrNamespaceNotFound: the server has no such namespace (OpenBao and
+	// Vault Enterprise answer 404 for every request in it). It also
+	// matches ErrNotFound.
+	ErrNamespaceNotFound = errors.New("namespace not found")
 	// ErrConfig: the client's configuration is wrong or incomplete.
 	ErrConfig = cfgerr.ErrConfig
 	// ErrClosed: the client was closed.
@@ -93,6 +98,7 @@ type ResponseError struct {
 	sentToken  *Token          // the token the request carried, to invalidate it; a pointer so %#v cannot print it
 	idempotent bool            // the request may run twice (for the retry layer)
 	location   string          // a redirect's target
+	transient  bool            // a 4xx that means "wait a moment" (a KV mount upgrading)
 }
 
 // Error gives method, path, status, Vault's messages and a hint.
@@ -152,6 +158,9 @@ func (e *ResponseError) setKind(kinds ...error) { e.kinds = kinds }
 func (e *ResponseError) classify() {
 	msg := strings.ToLower(strings.Join(e.Errors, " "))
 	switch s := e.StatusCode; {
+	case s == http.StatusNotFound && strings.Contains(msg, "namespace not found"):
+		e.setKind(ErrNamespaceNotFound, ErrNotFound)
+		e.Hint = "the server has no namespace " + strconv.Quote(e.Namespace) + ": check VAULT_NAMESPACE (names are case-sensitive; a child namespace is parent/child)"
 	case s == http.StatusNotFound:
 		e.setKind(ErrNotFound)
 	case s == http.StatusForbidden || s == http.StatusUnauthorized:
@@ -163,6 +172,10 @@ func (e *ResponseError) classify() {
 		}
 	case s == http.StatusTooManyRequests:
 		e.setKind(ErrRateLimited)
+	case s == http.StatusBadRequest && strings.Contains(msg, "upgrading from non-versioned to versioned data"):
+		// A new KV v2 mount on OpenBao, for a moment: retry.
+		e.setKind(ErrUnavailable)
+		e.transient = true
 	case s == http.StatusBadRequest:
 		if strings.Contains(msg, "check-and-set") {
 			e.setKind(ErrCASMismatch, ErrBadRequest)
@@ -327,7 +340,7 @@ func IsTransient(err error) bool {
 		case 412, 429, 500, 502, 503, 504:
 			return true
 		}
-		return false
+		return re.transient
 	}
 	return errors.Is(err, ErrConnection) || errors.Is(err, ErrCircuitOpen)
 }

@@ -217,7 +217,7 @@ type MethodNamer interface {
 }
 
 // ErrorKind names what kind of error err is, as a metric- and log-friendly
-// identifier: "" for nil, then the most specific of not_found,
+// identifier: "" for nil, then the most specific of namespace_not_found, not_found,
 // deleted_version, destroyed_version, permission_denied, invalid_token,
 // auth_failed, sealed, unavailable, internal, rate_limited, cas_mismatch,
 // bad_request, malformed_response, response_too_large, certificate,
@@ -249,7 +249,7 @@ var errorKinds = [...]struct {
 	err  error
 	name string
 }{
-	{ErrDeletedVersion, "deleted_version"}, {ErrDestroyedVersion, "destroyed_version"}, {ErrNotFound, "not_found"},
+	{ErrDeletedVersion, "deleted_version"}, {ErrDestroyedVersion, "destroyed_version"}, {ErrNamespaceNotFound, "namespace_not_found"}, {ErrNotFound, "not_found"},
 	{ErrInvalidToken, "invalid_token"}, {ErrAuthFailed, "auth_failed"}, {ErrPermissionDenied, "permission_denied"},
 	{ErrSealed, "sealed"}, {ErrRateLimited, "rate_limited"}, {ErrCASMismatch, "cas_mismatch"}, {ErrBadRequest, "bad_request"},
 	{ErrMalformedResponse, "malformed_response"}, {ErrResponseTooLarge, "response_too_large"},

@@ -516,23 +516,25 @@ func flattenErrors(errs []string) []string {
 	return out
 }
 
-// refineDenied tells an invalid token from a policy denial after a 403: a
-// token that cannot even look itself up is invalid. For a policy denial it
-// adds the token's capabilities on the path to the hint.
+// refineDenied tells an invalid token from a policy denial after a 403
+// that did not say "invalid token" (Vault before 1.17 and OpenBao answer a
+// bare "permission denied" for both). For a policy denial it adds the
+// token's capabilities on the path to the hint. A denial of the same path
+// with the same token is remembered for a few seconds, so that a denied
+// path polled in a loop does not double the load.
 func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError, tok Token) {
-	err := c.exchangeAny(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", noRefine: true}, tok, nil, 1)
-	var lre *ResponseError
-	switch {
-	case err == nil:
-		// The token is valid: its policies deny this.
-	case errors.As(err, &lre) && errors.Is(lre, ErrInvalidToken):
+	key := denialKey{tok.p, r.method, r.path}
+	if d, ok := c.shared.denials.get(key); ok {
+		re.Hint, re.Capabilities = d.hint, d.caps
+		return
+	}
+	switch c.tokenValid(ctx, tok) {
+	case tokenInvalid:
 		re.setKind(ErrInvalidToken)
 		re.Hint = hintInvalidToken
 		return
-	default:
-		// Cannot tell (a token without the default policy may not look
-		// itself up): leave it a permission denial.
-		return
+	case tokenUnknown:
+		return // cannot tell: leave it a permission denial
 	}
 	op := operationOf(r)
 	re.Hint = "the token's policies do not grant " + op + " on " + r.path
@@ -547,6 +549,81 @@ func (c *Client) refineDenied(ctx context.Context, r *request, re *ResponseError
 			re.Hint += " (its capabilities there: " + strings.Join(cs, ", ") + ")"
 		}
 	}
+	c.shared.denials.put(key, denial{hint: re.Hint, caps: re.Capabilities})
+}
+
+// Token validity as far as the client can tell.
+const (
+	tokenUnknown = iota
+	tokenValid
+	tokenInvalid
+)
+
+// tokenValid asks Vault whether tok is valid, at the cost of one request
+// (two for a token that may not look itself up). A valid token can look
+// itself up under the default policy; Vault 1.17+ answers "invalid token"
+// for an invalid one, OpenBao a bare 403. A token without the default
+// policy gets a bare 403 too, so then sys/internal/ui/mounts decides: any
+// valid token may list the mounts it can see, an invalid one is refused.
+func (c *Client) tokenValid(ctx context.Context, tok Token) int {
+	err := c.exchangeAny(ctx, &request{method: http.MethodGet, path: "auth/token/lookup-self", noRefine: true}, tok, nil, 1)
+	var lre *ResponseError
+	switch {
+	case err == nil:
+		return tokenValid
+	case errors.Is(err, ErrInvalidToken):
+		return tokenInvalid
+	case !errors.As(err, &lre) || lre.StatusCode != http.StatusForbidden:
+		return tokenUnknown
+	}
+	err = c.exchangeAny(ctx, &request{method: http.MethodGet, path: "sys/internal/ui/mounts", noRefine: true}, tok, nil, 1)
+	switch {
+	case err == nil:
+		return tokenValid
+	case errors.As(err, &lre) && lre.StatusCode == http.StatusForbidden:
+		return tokenInvalid
+	}
+	return tokenUnknown
+}
+
+// denialKey names a policy denial: the token (by identity), method, path.
+type denialKey struct {
+	tok          *string
+	method, path string
+}
+
+type denial struct {
+	hint    string
+	caps    []string
+	expires time.Time
+}
+
+// denials remembers recent policy denials for a few seconds, at most 256.
+type denials struct {
+	mu sync.Mutex
+	m  map[denialKey]denial
+}
+
+const denialMemory = 5 * time.Second
+
+func (d *denials) get(k denialKey) (denial, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok := d.m[k]
+	if !ok || time.Now().After(v.expires) {
+		return denial{}, false
+	}
+	return v, true
+}
+
+func (d *denials) put(k denialKey, v denial) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil || len(d.m) >= 256 {
+		d.m = make(map[denialKey]denial) // a bounded memory: forget all
+	}
+	v.expires = time.Now().Add(denialMemory)
+	d.m[k] = v
 }
 
 func operationOf(r *request) string {
@@ -614,7 +691,7 @@ func notProcessed(err error) bool {
 	var re *ResponseError
 	if errors.As(err, &re) {
 		switch {
-		case re.StatusCode == http.StatusTooManyRequests, re.StatusCode == http.StatusPreconditionFailed:
+		case re.StatusCode == http.StatusTooManyRequests, re.StatusCode == http.StatusPreconditionFailed, re.transient:
 			return true
 		case re.StatusCode == http.StatusServiceUnavailable && re.fromVault:
 			return true // Vault's own 503 (sealed, standby): not processed; a proxy's 503 may come after Vault ran it

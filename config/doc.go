@@ -7,8 +7,9 @@
 // for a cluster's nodes, comma separated, VAULT_TOKEN,
 // VAULT_NAMESPACE, VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT,
 // VAULT_CLIENT_KEY, VAULT_SKIP_VERIFY, VAULT_TLS_SERVER_NAME,
-// VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES); OpenBao's BAO_* names are read when
-// the VAULT_* name is not set. Without VAULT_TOKEN, the token file the vault
+// VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES). OpenBao's BAO_* twins are read
+// too and win when both are set, as with the bao CLI: a setup named for
+// OpenBao is not overridden by a stale VAULT_ADDR. Without VAULT_TOKEN, the token file the vault
 // CLI writes (~/.vault-token) is read.
 //
 // Each auth method's settings have a struct of their own (AppRole,

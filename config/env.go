@@ -70,12 +70,15 @@ type Config struct {
 	lookup LookupFunc
 }
 
-// get reads VAULT_<name>, then BAO_<name>.
+// get reads BAO_<name>, then VAULT_<name>: as the bao CLI does, OpenBao's
+// name wins when both are set, so that a setup named for OpenBao is not
+// overridden by a stale VAULT_ADDR (a Vault setup sets no BAO_* variable).
+// An empty BAO_<name> counts as unset.
 func get(lookup LookupFunc, name string) (string, bool) {
-	if v, ok := lookup("VAULT_" + name); ok {
+	if v, ok := lookup("BAO_" + name); ok && strings.TrimSpace(v) != "" {
 		return strings.TrimSpace(v), true
 	}
-	if v, ok := lookup("BAO_" + name); ok {
+	if v, ok := lookup("VAULT_" + name); ok {
 		return strings.TrimSpace(v), true
 	}
 	return "", false

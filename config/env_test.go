@@ -36,9 +36,13 @@ func TestFromEnv(t *testing.T) {
 					c.TLS.CAPath == "/cas" && c.TLS.ClientCert == "/c" && c.TLS.ClientKey == "/k" && c.TLS.Insecure &&
 					c.TLS.ServerName == "vault.internal" && c.Timeout == 45*time.Second && c.MaxRetries == 4
 			}},
-		"bao fallbacks": {map[string]string{"BAO_ADDR": "http://bao:8200", "BAO_TOKEN": "bt", "VAULT_NAMESPACE": "vns", "BAO_NAMESPACE": "bns"},
+		"bao names": {map[string]string{"BAO_ADDR": "http://bao:8200", "BAO_TOKEN": "bt", "VAULT_NAMESPACE": "vns"},
 			func(c *Config) bool {
 				return c.Address == "http://bao:8200" && c.Token.Reveal() == "bt" && c.Namespace == "vns"
+			}},
+		"BAO_* wins over a stale VAULT_*": {map[string]string{"BAO_ADDR": "http://bao:8200", "VAULT_ADDR": "http://stale:8200", "BAO_NAMESPACE": "bns", "VAULT_NAMESPACE": "vns", "BAO_TOKEN": " "},
+			func(c *Config) bool {
+				return c.Address == "http://bao:8200" && c.Namespace == "bns"
 			}},
 		"cluster": {map[string]string{"VAULT_ADDR": "http://one:8200", "VAULT_ADDRS": " http://a:8200, http://b:8200 ,,http://c:8200"},
 			func(c *Config) bool {

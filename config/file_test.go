@@ -138,7 +138,7 @@ func TestPrecedenceTable(t *testing.T) {
 		{nil, "http://file:8200", "file-ns", ""},
 		{map[string]string{"VAULT_ADDR": "http://env:8200"}, "http://env:8200", "file-ns", ""},
 		{map[string]string{"BAO_NAMESPACE": "bao-ns"}, "http://file:8200", "bao-ns", ""},
-		{map[string]string{"VAULT_NAMESPACE": "v", "BAO_NAMESPACE": "b", "VAULT_AUTH_METHOD": "AppRole"}, "http://file:8200", "v", "approle"},
+		{map[string]string{"VAULT_NAMESPACE": "v", "BAO_NAMESPACE": "b", "VAULT_AUTH_METHOD": "AppRole"}, "http://file:8200", "b", "approle"},
 	} {
 		c, err := Load(Source{File: file, Lookup: env(tc.env)})
 		if err != nil || c.Address != tc.addr || c.Namespace != tc.ns || c.AuthMethod != tc.meth {

@@ -163,7 +163,7 @@ func (c *Config) setRole(v string) {
 }
 
 // Env reads one environment variable through the lookup Load was given,
-// trimmed; a VAULT_ name falls back to its BAO_ twin. It is "" when the
+// trimmed; for a VAULT_ name its BAO_ twin wins when set. It is "" when the
 // variable is unset or when c was not made by Load.
 //
 // It is how an auth method added in its own package reads settings that
