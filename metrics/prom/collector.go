@@ -27,9 +27,9 @@ type Collector struct {
 	leaseEvents   *prometheus.CounterVec
 	nodeChanges   prometheus.Counter
 
-	breakerState, tokenTTL, nodeCurrent, clients *prometheus.Desc
-	cache                                        [len(cacheCounters)]*prometheus.Desc
-	cacheEntries                                 *prometheus.Desc
+	breakerState, tokenTTL, nodeCurrent, nodeUp, clients *prometheus.Desc
+	cache                                                [len(cacheCounters)]*prometheus.Desc
+	cacheEntries                                         *prometheus.Desc
 
 	mounts, kinds, methods *boundedSet
 
@@ -39,7 +39,6 @@ type Collector struct {
 	// its counters, so that they never go back).
 	attached    []*gdsvault.Client
 	nodes       []string // the values the node label may take, in order
-	node        string   // the current node ("" before the first client)
 	breaker     string
 	tokenExpiry time.Time // zero: no token with a known TTL
 }
@@ -96,7 +95,8 @@ func NewCollector(opts ...Option) (*Collector, error) {
 
 		breakerState: desc("breaker_state", "Circuit breaker state: 1 for the current state, 0 for the others (closed without a breaker).", "state"),
 		tokenTTL:     desc("token_ttl_seconds", "Time left before the client's token expires, as of its last login or renewal."),
-		nodeCurrent:  desc("node_current", "The Vault node the client talks to: 1 for the current node, 0 for the other known nodes.", "node"),
+		nodeCurrent:  desc("node_current", "Clients talking to this Vault node now: 1 for the node a client uses, 0 for its other nodes.", "node"),
+		nodeUp:       desc("node_up", "Clients that take this Vault node to be up (serving, or not yet seen failing).", "node"),
 		clients:      desc("clients", "Clients attached to this collector."),
 		cacheEntries: desc("cache_entries", "Entries held by the read caches.", "cache"),
 
@@ -111,16 +111,14 @@ func NewCollector(opts ...Option) (*Collector, error) {
 	for _, k := range errorKinds {
 		c.kinds.label(k)
 	}
-	for _, n := range cfg.nodes {
-		c.addNodeLocked(n)
-	}
 	return c, nil
 }
 
 const namespace = "gdsvault"
 
 // Attach is called by gdsvault.New: the collector reads the client's cache
-// counters at scrape time, and its address becomes a value of the node label.
+// counters and nodes at scrape time, and the client's node addresses
+// (WithAddress, WithAddresses) become values of the node label.
 func (c *Collector) Attach(cl *gdsvault.Client) {
 	if cl == nil {
 		return
@@ -131,9 +129,8 @@ func (c *Collector) Attach(cl *gdsvault.Client) {
 		return
 	}
 	c.attached = append(c.attached, cl)
-	c.addNodeLocked(cl.Address())
-	if c.node == "" {
-		c.node = cl.Address()
+	for _, n := range cl.Nodes() {
+		c.addNodeLocked(n.Address)
 	}
 }
 
@@ -175,8 +172,8 @@ func (c *Collector) StartOperation(ctx context.Context, op gdsvault.OperationInf
 }
 
 // Notice counts retries, breaker transitions, token events, lease events
-// and node changes, and keeps the breaker state, the token's expiry and the
-// current node for the gauges.
+// and node changes, and keeps the breaker state and the token's expiry for
+// the gauges.
 func (c *Collector) Notice(n gdsvault.Notice) {
 	switch n.Kind {
 	case gdsvault.NoticeRetry:
@@ -195,13 +192,6 @@ func (c *Collector) Notice(n gdsvault.Notice) {
 		c.leaseEvents.WithLabelValues(oneOf(n.Reason, leaseEvents...)).Inc()
 	case gdsvault.NoticeNode:
 		c.nodeChanges.Inc()
-		c.mu.Lock()
-		if slices.Contains(c.nodes, n.To) {
-			c.node = n.To
-		} else {
-			c.node = otherValue
-		}
-		c.mu.Unlock()
 	}
 }
 
@@ -235,6 +225,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.breakerState
 	ch <- c.tokenTTL
 	ch <- c.nodeCurrent
+	ch <- c.nodeUp
 	ch <- c.clients
 }
 
@@ -249,7 +240,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, v := range c.collectors() {
 		v.Collect(ch)
 	}
-	stats, n := c.readCaches()
+	stats, current, up, n := c.readClients()
 	for i, name := range [2]string{"kv", "read"} {
 		vals := cacheValues(stats[i])
 		for j, d := range c.cache {
@@ -260,7 +251,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.clients, prometheus.GaugeValue, float64(n))
 
 	c.mu.Lock()
-	breaker, expiry, node, nodes := c.breaker, c.tokenExpiry, c.node, slices.Clone(c.nodes)
+	breaker, expiry, nodes := c.breaker, c.tokenExpiry, slices.Clone(c.nodes)
 	c.mu.Unlock()
 	for _, s := range breakerStates {
 		ch <- prometheus.MustNewConstMetric(c.breakerState, prometheus.GaugeValue, boolValue(s == breaker), s)
@@ -268,25 +259,41 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if !expiry.IsZero() {
 		ch <- prometheus.MustNewConstMetric(c.tokenTTL, prometheus.GaugeValue, max(time.Until(expiry).Seconds(), 0))
 	}
-	if node == otherValue {
+	if current[otherValue]+up[otherValue] > 0 {
 		nodes = append(nodes, otherValue)
 	}
 	for _, n := range nodes {
-		ch <- prometheus.MustNewConstMetric(c.nodeCurrent, prometheus.GaugeValue, boolValue(n == node), n)
+		ch <- prometheus.MustNewConstMetric(c.nodeCurrent, prometheus.GaugeValue, float64(current[n]), n)
+		ch <- prometheus.MustNewConstMetric(c.nodeUp, prometheus.GaugeValue, float64(up[n]), n)
 	}
 }
 
-// readCaches sums the cache counters of the attached clients.
-func (c *Collector) readCaches() (sum [2]secretcache.Stats, n int) {
+// readClients sums the cache counters of the attached clients, and counts
+// the clients talking to each node and those that take each node to be up
+// (a node outside the label's values counts as "other").
+func (c *Collector) readClients() (sum [2]secretcache.Stats, current, up map[string]int, n int) {
 	c.mu.Lock()
-	clients := slices.Clone(c.attached)
+	clients, nodes := slices.Clone(c.attached), slices.Clone(c.nodes)
 	c.mu.Unlock()
+	label := func(addr string) string {
+		if slices.Contains(nodes, addr) {
+			return addr
+		}
+		return otherValue
+	}
+	current, up = map[string]int{}, map[string]int{}
 	for _, cl := range clients {
 		kv, read := cl.CacheStats()
 		add(&sum[0], kv)
 		add(&sum[1], read)
+		current[label(cl.Address())]++
+		for _, ns := range cl.Nodes() {
+			if ns.Up {
+				up[label(ns.Address)]++
+			}
+		}
 	}
-	return sum, len(clients)
+	return sum, current, up, len(clients)
 }
 
 // add adds the counters and the entries of s to t.

@@ -36,7 +36,6 @@ func TestNewCollectorRejectsBadOptions(t *testing.T) {
 		{"negative bucket", prom.WithBuckets(-1, 1)},
 		{"empty client name", prom.WithClientName("")},
 		{"client name not UTF-8", prom.WithClientName("\xff")},
-		{"empty node", prom.WithNodes("")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := prom.NewCollector(tc.opt)
@@ -92,7 +91,7 @@ func exercise(col *prom.Collector) {
 // TestNoticesAndOperations drives every hook by hand and compares the whole
 // exposition (but the histogram buckets) with what they should give.
 func TestNoticesAndOperations(t *testing.T) {
-	col := newCollector(t, prom.WithNodes("https://vault-a:8200", "https://vault-b:8200"))
+	col := newCollector(t)
 	ctx := context.Background()
 	for _, r := range []struct {
 		method, mount string
@@ -176,9 +175,7 @@ func TestNoticesAndOperations(t *testing.T) {
 		"gdsvault_lease_events_total{event=rotated}":                                                1,
 		"gdsvault_lease_events_total{event=other}":                                                  1,
 		"gdsvault_node_changes_total{}":                                                             1,
-		"gdsvault_node_current{node=https://vault-a:8200}":                                          0,
-		"gdsvault_node_current{node=https://vault-b:8200}":                                          1,
-		"gdsvault_clients{}": 0,
+		"gdsvault_clients{}":                                                                        0,
 	}
 	for _, cache := range []string{"kv", "read"} {
 		for _, m := range []string{"hits", "misses", "stale", "evictions", "fetches", "fetch_errors", "shared"} {
@@ -196,12 +193,6 @@ func TestNoticesAndOperations(t *testing.T) {
 	col.Notice(gdsvault.Notice{Kind: gdsvault.NoticeToken, Event: &gdsvault.Event{Kind: gdsvault.EventClosed, Time: time.Now()}})
 	if _, ok := series(t, reg)["gdsvault_token_ttl_seconds{}"]; ok {
 		t.Errorf("token TTL still exposed after close")
-	}
-	// A node nobody configured is "other".
-	col.Notice(gdsvault.Notice{Kind: gdsvault.NoticeNode, From: "https://vault-b:8200", To: "https://elsewhere:8200"})
-	got = series(t, reg)
-	if got["gdsvault_node_current{node=other}"] != 1 || got["gdsvault_node_current{node=https://vault-b:8200}"] != 0 {
-		t.Errorf("node gauge after a move to an unknown node: %v", filter(got, "gdsvault_node_current"))
 	}
 }
 

@@ -49,8 +49,9 @@
 //	gdsvault_auth_operations_total             counter    operation, method, result     logins and renewals by auth method; result is success or an error kind
 //	gdsvault_auth_operation_duration_seconds   histogram  operation, method             duration of logins and renewals
 //	gdsvault_lease_events_total                counter    event                         leases (package lease): renewed, renewal_failed, rotated, rotation_failed, revoked
-//	gdsvault_node_changes_total                counter    -                             moves to another Vault node
-//	gdsvault_node_current                      gauge      node                          1 for the node the client talks to, 0 for the other known nodes
+//	gdsvault_node_changes_total                counter    -                             moves to another node of a cluster (WithAddresses)
+//	gdsvault_node_current                      gauge      node                          1 for the node the client talks to now, 0 for its other nodes
+//	gdsvault_node_up                           gauge      node                          1 for a node the client takes to be up, 0 for one marked down
 //	gdsvault_clients                           gauge      -                             clients attached to the collector
 //
 // Label values: method is the HTTP method (GET, POST, PUT, DELETE, LIST...;
@@ -60,11 +61,12 @@
 // gdsvault.ErrorKind values (not_found, permission_denied, sealed,
 // connection, timeout...); operation is login or renewal; method on the
 // operation metrics is the auth method's MethodName ("unknown" when it has
-// none); node is an attached client's address or one given with WithNodes
-// ("other" for any other). With WithClientName every series also carries
-// client="name".
+// none); node is one of the attached clients' addresses (Client.Nodes:
+// WithAddress, or every node given to WithAddresses). With WithClientName
+// every series also carries client="name". With several clients on one
+// collector, node_current and node_up count the clients.
 //
-// Cache counters, the breaker state, the token TTL and the node are read
+// Cache counters, the breaker state, the token TTL and the nodes are read
 // when scraped (const metrics): they cost nothing on the request path. A
 // cached hit makes no HTTP exchange and so costs nothing here either; the
 // cache counters tell hits from misses.

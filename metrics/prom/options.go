@@ -26,7 +26,6 @@ type config struct {
 	clientName string
 	maxMounts  int
 	buckets    []float64
-	nodes      []string
 }
 
 // WithClientName adds the constant label client="name" to every series, so
@@ -73,21 +72,6 @@ func WithBuckets(bounds ...float64) Option {
 			}
 		}
 		c.buckets = append([]float64(nil), bounds...)
-		return nil
-	}
-}
-
-// WithNodes adds addresses to the values the node label may take (the
-// addresses of the attached clients always may): the nodes of an HA cluster
-// the client can move to. Any other address is labelled "other".
-func WithNodes(addrs ...string) Option {
-	return func(c *config) error {
-		for _, a := range addrs {
-			if a == "" || !utf8.ValidString(a) {
-				return &gdsvault.ConfigError{Field: "metrics nodes", Problem: "an address is empty or not UTF-8"}
-			}
-		}
-		c.nodes = append(c.nodes, addrs...)
 		return nil
 	}
 }

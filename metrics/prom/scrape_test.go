@@ -200,7 +200,8 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 		"gdsvault_auth_operation_duration_seconds_count{method=approle,operation=login}":           float64(logins),
 		"gdsvault_auth_operation_duration_seconds_count{method=approle,operation=renewal}":         float64(renewals),
 		"gdsvault_node_changes_total{}":                                                            0,
-		"gdsvault_node_current{node=" + srv.Addr + "}":                                             1,
+		"gdsvault_node_current{node=" + srv.Addr + "}":                                             2, // both clients
+		"gdsvault_node_up{node=" + srv.Addr + "}":                                                  2,
 		"gdsvault_clients{}": 2,
 	}
 	for _, m := range []string{"hits", "misses", "stale", "evictions", "fetches", "fetch_errors", "shared"} {
