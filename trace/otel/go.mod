@@ -1,3 +1,5 @@
+// Module otel traces a gdsvault client with OpenTelemetry: a nested module
+// so that OpenTelemetry stays out of the root go.mod.
 module github.com/gdsvault/gdsvault/trace/otel
 
 go 1.26.0
