@@ -121,11 +121,15 @@ func TestManagedIdentityLogin(t *testing.T) {
 			}
 			before := len(proxy.All())
 			auth, err := m.Login(ctxT(t), newClient(t, proxy.URL, gdsvault.WithNamespace(tt.namespace)))
-			if auth != nil || !errors.Is(err, gdsvault.ErrInternal) {
+			// A server with namespaces (OpenBao, Vault Enterprise) has no
+			// team-a: 404 namespace not found; one without ignores the
+			// header. Either way the header went along (checked below).
+			noNS := tt.namespace != "" && errors.Is(err, gdsvault.ErrNamespaceNotFound)
+			if auth != nil || !errors.Is(err, gdsvault.ErrInternal) && !noNS {
 				t.Fatalf("Login = %v, %v; want ErrInternal (Vault cannot reach Azure AD)", auth, err)
 			}
 			var re *gdsvault.ResponseError
-			if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError || re.Namespace != tt.namespace {
+			if !errors.As(err, &re) || (re.StatusCode != http.StatusInternalServerError && !noNS) || re.Namespace != tt.namespace {
 				t.Fatalf("err = %#v", err)
 			}
 			t.Logf("real Vault answered: %v", err)

@@ -98,14 +98,19 @@ func TestGCELoginRejectedByVault(t *testing.T) {
 		t.Run("namespace="+ns, func(t *testing.T) {
 			c := newClient(t, proxy.URL, gdsvault.WithNamespace(ns))
 			auth, err := m.Login(ctxT(t), c)
-			if auth != nil || !errors.Is(err, gdsvault.ErrAuthFailed) {
+			// A server with namespaces (OpenBao, Vault Enterprise) has no
+			// team-a: it answers 404 namespace not found; one without
+			// ignores the header. Either way the header went along
+			// (checked below).
+			noNS := ns != "" && errors.Is(err, gdsvault.ErrNamespaceNotFound)
+			if auth != nil || !errors.Is(err, gdsvault.ErrAuthFailed) && !noNS {
 				t.Fatalf("Login = %v, %v; want ErrAuthFailed", auth, err)
 			}
 			var re *gdsvault.ResponseError
-			if !errors.As(err, &re) || re.StatusCode != http.StatusBadRequest || re.Namespace != ns {
+			if !errors.As(err, &re) || (re.StatusCode != http.StatusBadRequest && !noNS) || re.Namespace != ns {
 				t.Fatalf("err = %#v, want a 400 *ResponseError", err)
 			}
-			if !strings.Contains(err.Error(), "public key") {
+			if !noNS && !strings.Contains(err.Error(), "public key") {
 				t.Errorf("Vault's reason is not the signing key: %v", err)
 			}
 			t.Logf("real Vault answered: %v", err)
