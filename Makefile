@@ -3,7 +3,7 @@
 # (tools/vault, about 15 minutes the first time, then cached).
 GO      ?= go
 GOFLAGS_BUILD = -buildvcs=false
-GO_SOURCES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './bench/*' -not -path './bin/*' -not -path './auth/aws/*') go.mod go.sum
+GO_SOURCES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './bench/*' -not -path './bin/*' -not -path './auth/aws/*' -not -path './metrics/*' -not -path './trace/*' -not -path './examples/metrics/*') go.mod go.sum
 
 # VAULT_BIN from the environment points at another vault or bao binary: use it
 # and do not build ours.
@@ -33,7 +33,7 @@ bin/vault: tools/vault/go.mod tools/vault/go.sum tools/vault/main.go
 	@touch $@
 
 # Nested modules with their own go.mod (kept out of the root dependency graph).
-NESTED := auth/aws bench
+NESTED := auth/aws bench metrics/prom trace/otel examples/metrics bench/observe
 
 # The whole suite against the real Vault: real-server tests never skip here
 # (VAULTTEST_REQUIRED), they fail when something they need is missing.
@@ -60,6 +60,12 @@ test-openbao:
 
 demo: bin/gdsvault $(VAULT_DEP)
 	./scripts/demo.sh
+
+# A real 3-node Raft cluster: examples/ha reads through a leader killed with
+# SIGKILL, restarted, and the next leader stepped down; 0 failed reads.
+# About a minute and a half on 2 cores.
+demo-ha: bin/gdsvault $(VAULT_DEP)
+	./scripts/demo-ha.sh
 
 # Side-by-side benchmarks against vault/api and the vault CLI on one real dev
 # Vault (the nested module bench/, which keeps vault/api out of go.mod);

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault/retry"
+	"github.com/gdsvault/gdsvault/secretcache"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -140,7 +141,8 @@ func New(opts ...Option) (*Client, error) {
 		c.shared.breaker = retry.NewBreaker(cfg)
 	}
 	if s.cache != nil {
-		cs, err := newCaches(s.cache)
+		// The client's logger, unless a cache option names another.
+		cs, err := newCaches(append([]secretcache.Option{secretcache.WithLogger(s.logger)}, s.cache...))
 		if err != nil {
 			return nil, err
 		}

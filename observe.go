@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/gdsvault/gdsvault/retry"
 )
 
 // Observer sees what a client does, for metrics and traces: packages
@@ -52,6 +54,15 @@ func WithObserver(o Observer) Option {
 // Observer returns the client's observer, or nil (for packages such as
 // lease that report their own facts through Notice).
 func (c *Client) Observer() Observer { return c.observer }
+
+// BreakerState reports the circuit breaker's state, and false when the
+// client has no breaker (WithCircuitBreaker).
+func (c *Client) BreakerState() (retry.State, bool) {
+	if b := c.shared.breaker; b != nil {
+		return b.State(), true
+	}
+	return retry.Closed, false
+}
 
 // RequestInfo describes one HTTP exchange with Vault.
 type RequestInfo struct {

@@ -282,3 +282,6 @@ func (m *Method) loadSecretID(ctx context.Context, c *gdsvault.Client) (gdsvault
 	}
 	return gdsvault.Token{}, err
 }
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "approle" }

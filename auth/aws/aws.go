@@ -389,3 +389,6 @@ func (m *Method) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String())
 func (m *Method) LogValue() slog.Value { return slog.StringValue(m.String()) }
 
 var _ gdsvault.AuthMethod = (*Method)(nil)
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "aws" }

@@ -545,3 +545,6 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "azure" }

@@ -94,3 +94,6 @@ func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth,
 
 // String names the role and mount.
 func (m *Method) String() string { return "cert(mount=" + m.mount + ", name=" + m.name + ")" }
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "cert" }

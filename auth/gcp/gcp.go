@@ -447,3 +447,6 @@ func looksLikeJWT(s string) bool {
 	}
 	return true
 }
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "gcp" }

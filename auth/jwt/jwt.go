@@ -127,3 +127,6 @@ func (m *Method) String() string {
 
 // GoString is String, so that %#v does not print the fields either.
 func (m *Method) GoString() string { return m.String() }
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "jwt" }

@@ -53,3 +53,6 @@ func (m *Method) Reobtainable() bool { return m.tok.File() != "" }
 
 // String names the source, never the token.
 func (m *Method) String() string { return "token(" + m.tok.String() + ")" }
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "token" }

@@ -77,3 +77,6 @@ func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth,
 func (m *Method) String() string {
 	return "userpass(mount=" + m.mount + ", username=" + m.username + ", password=" + m.password.String() + ")"
 }
+
+// MethodName names the method for metrics and traces (gdsvault.MethodNamer).
+func (m *Method) MethodName() string { return "userpass" }
