@@ -15,7 +15,7 @@ VAULT_DEP := bin/vault
 endif
 export VAULT_BIN
 
-.PHONY: all build vault test unit test-short test-openbao demo bench fuzz soak clean
+.PHONY: all build vault test unit test-short test-openbao demo demo-ha bench fuzz soak clean
 
 all: build
 
