@@ -24,6 +24,7 @@ type tally struct {
 	failLatency          []time.Duration
 	kinds                map[string]int
 	lastFresh            atomic.Int64 // unix nanos of the last fresh (not stale) success
+	firstErr             error
 }
 
 func (t *tally) record(s *gdsvault.KVSecret, err error, took time.Duration) {
@@ -32,6 +33,9 @@ func (t *tally) record(s *gdsvault.KVSecret, err error, took time.Duration) {
 	case err != nil:
 		t.failed.Add(1)
 		t.mu.Lock()
+		if t.firstErr == nil {
+			t.firstErr = err
+		}
 		t.failLatency = append(t.failLatency, took)
 		if t.kinds == nil {
 			t.kinds = map[string]int{}
@@ -243,7 +247,7 @@ func TestKilledAndRestarted(t *testing.T) {
 	t.Logf("FIGURE Vault killed, down 5 s, restarted (token TTL 3 s): with stale fallback %d reads, %d failed, %d stale, %d logins, fresh again %v after restart; without: %d reads, %d failed %v",
 		a.reads.Load(), a.failed.Load(), a.stale.Load(), logins.Load(), freshAfter.Round(10*time.Millisecond), b.reads.Load(), b.failed.Load(), b.kinds)
 	if a.failed.Load() != 0 {
-		t.Errorf("with stale fallback: %d failed", a.failed.Load())
+		t.Errorf("with stale fallback: %d failed %v; first: %v", a.failed.Load(), a.kinds, a.firstErr)
 	}
 	if logins.Load() < 2 {
 		t.Errorf("logins %d: the client did not log in again after its token expired during the outage", logins.Load())

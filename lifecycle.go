@@ -414,13 +414,15 @@ func (m *tokenManager) runLogin(origin context.Context, call *loginCall, reason 
 	call.state, call.err = m.cur.Load(), err
 	m.login = nil
 	m.mu.Unlock()
-	close(call.done)
-	m.signal()
+	// The event goes out before the callers wake: logs, metrics and event
+	// handlers see the login before any request carries its token.
 	if repeated {
 		m.emitAt(ev, slog.LevelDebug)
 	} else {
 		m.emit(ev)
 	}
+	close(call.done)
+	m.signal()
 }
 
 func (m *tokenManager) signal() {

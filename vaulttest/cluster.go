@@ -444,6 +444,8 @@ type nodeHealth struct {
 	HAConnectionHealthy *bool `json:"ha_connection_healthy"`
 }
 
+var trueValue = true
+
 // serving is true for the active node and for a standby that forwards
 // requests to it. A standby reports 429 as soon as it is unsealed; until it
 // has found the active node it answers requests with 500 "local node not
@@ -737,6 +739,13 @@ func (c *Cluster) waitNode(ctx context.Context, nd *clusterNode, what string, ok
 		status, h, err := c.health(ctx, nd)
 		if err == nil && ok(status, h) {
 			return nil
+		}
+		if err == nil && status == http.StatusTooManyRequests && h.HAConnectionHealthy == nil && ok(status, nodeHealth{HAConnectionHealthy: &trueValue}) {
+			// A server that does not report ha_connection_healthy
+			// (OpenBao): a request the standby must forward tells.
+			if _, fs, ferr := nd.proc.raw(ctx, http.MethodGet, "sys/mounts", nil, c.RootToken); ferr == nil && fs == http.StatusOK {
+				return nil
+			}
 		}
 		select {
 		case <-done:
