@@ -329,6 +329,10 @@ func (r *Report) Markdown() string {
 		w("| peak memory (max RSS), median | %s | %s | %.3f |\n\n", kib(c.r.Gds.MaxRSS), kib(c.r.Vault.MaxRSS), ratio(float64(c.r.Gds.MaxRSS), float64(c.r.Vault.MaxRSS)))
 	}
 
+	if r.HA != nil {
+		w("## 7. High availability: the leader killed under load\n\n%s", r.HA.Markdown())
+	}
+
 	w("## Findings\n\n")
 	seen := map[string]bool{}
 	for _, t := range targets {
@@ -356,6 +360,7 @@ func (r *Report) Markdown() string {
 	}
 	w("## Reproduce\n\n```sh\nmake bench                      # builds bin/vault and bin/gdsvault if needed, writes BENCHMARKS.md\n" +
 		"cd bench && go test -run Smoke .   # every measurement with tiny counts\n" +
+		"cd bench && go test -run TestHAScenario -v .   # the HA scenario alone (section 7), about 80 s\n" +
 		"cd bench && go test -run '^$' -bench . -benchmem -cpuprofile cpu.out .   # the micro-benchmarks used for the profiles\n```\n")
 	return b.String()
 }

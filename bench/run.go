@@ -24,8 +24,11 @@ type Config struct {
 
 	CLI, AppRole CLIConfig
 
+	// HA is the leader-kill scenario on a 3-node cluster (zero End: not run).
+	HA HAConfig
+
 	// Only, when not empty, names the measurements to run: uncached,
-	// cached, stampede, memory, cli, approle.
+	// cached, stampede, memory, cli, approle, ha.
 	Only map[string]bool
 
 	// Logf reports progress (nil: silent).
@@ -46,6 +49,7 @@ func DefaultConfig() Config {
 		MemSecrets: 10000, MemGoroutines: 16, MemTimeout: 3 * time.Minute,
 		CLI:     CLIConfig{Runs: 31, Warmup: 2, Timeout: 30 * time.Second, Total: 2 * time.Minute},
 		AppRole: CLIConfig{Runs: 31, Warmup: 2, Timeout: 30 * time.Second, Total: 2 * time.Minute},
+		HA:      DefaultHAConfig(),
 	}
 }
 
@@ -87,6 +91,7 @@ type Report struct {
 	Memory   *MemoryResult
 	CLI      *CLIResult
 	AppRole  *CLIResult
+	HA       *HAResult
 
 	// RSSFloorKiB is the peak memory the rusage helper reports for
 	// /bin/true: the floor of the CLI peak-memory figures.
@@ -166,6 +171,9 @@ func Run(ctx context.Context, cfg Config, gdsBin string) (*Report, error) {
 	if runner != nil {
 		step("cli", "CLI, token", func() (err error) { r.CLI, err = lab.CLIToken(ctx, runner, gdsBin, cfg.CLI); return })
 		step("approle", "CLI, AppRole", func() (err error) { r.AppRole, err = lab.CLIAppRole(ctx, runner, gdsBin, cfg.AppRole); return })
+	}
+	if cfg.HA.End > 0 {
+		step("ha", "HA: leader killed under load", func() (err error) { r.HA, err = RunHA(ctx, cfg.HA, logf); return })
 	}
 	r.Duration = time.Since(start)
 	return r, nil

@@ -20,7 +20,7 @@ func main() {
 	gdsBin := flag.String("gdsvault", "", "the gdsvault CLI to measure (default: $GDSVAULT_BIN, else bin/gdsvault)")
 	smoke := flag.Bool("smoke", false, "tiny counts (checks the harness, figures meaningless)")
 	timeout := flag.Duration("timeout", 9*time.Minute, "stop measuring after this long")
-	only := flag.String("only", "", "comma-separated measurements to run (uncached,cached,stampede,memory,cli,approle; default all)")
+	only := flag.String("only", "", "comma-separated measurements to run (uncached,cached,stampede,memory,cli,approle,ha; default all)")
 	flag.Parse()
 
 	// The peer's DefaultConfig reads VAULT_* from the environment: keep a
@@ -65,7 +65,7 @@ func run(out, gdsBin string, smoke bool, timeout time.Duration, only string) err
 		cfg.Only = map[string]bool{}
 		for _, k := range strings.Split(only, ",") {
 			switch k = strings.TrimSpace(k); k {
-			case "uncached", "cached", "stampede", "memory", "cli", "approle":
+			case "uncached", "cached", "stampede", "memory", "cli", "approle", "ha":
 				cfg.Only[k] = true
 			default:
 				return fmt.Errorf("-only: unknown measurement %q", k)
