@@ -86,7 +86,16 @@ echo "== examples/ha reads on 8 goroutines through all three nodes (VAULT_ADDRS)
 "$WORK/ha" -path secret/data/myapp/config -readers 8 &
 EXAMPLE_PID=$!
 T0=$SECONDS
-at() { local d=$(($1 - (SECONDS - T0))); if [ "$d" -gt 0 ]; then sleep "$d"; fi; }
+# at SECONDS: wait until that long after the example started, while both
+# the example and the cluster run (a Ctrl-C that a child handled does not
+# always reach this script's trap).
+at() {
+  while [ $((SECONDS - T0)) -lt "$1" ]; do
+    kill -0 "$EXAMPLE_PID" 2>/dev/null || { echo "demo-ha: examples/ha stopped early" >&2; exit 1; }
+    kill -0 "$CLUSTER_PID" 2>/dev/null || { echo "demo-ha: the cluster helper stopped early" >&2; exit 1; }
+    sleep 0.2
+  done
+}
 
 at 8
 echo "== Killing the leader with SIGKILL"
@@ -113,7 +122,7 @@ wait "$EXAMPLE_PID"
 code=$?
 set -e
 EXAMPLE_PID=
-[ "$code" = 0 ] || { echo "demo-ha: examples/ha reported failed reads (exit $code)" >&2; exit 1; }
+[ "$code" = 0 ] || { echo "demo-ha: examples/ha failed (exit $code; its summary is above)" >&2; exit 1; }
 
 echo
 echo "== Demo finished: the leader was killed, restarted and the next one stepped down while"
