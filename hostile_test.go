@@ -297,7 +297,8 @@ func TestHostileStalledBody(t *testing.T) {
 	vault.Require(t)
 	t.Parallel()
 	proxy := vaulttest.NewProxy(t, vault.Addr)
-	opts := []gdsvault.Option{gdsvault.WithTimeout(500 * time.Millisecond), gdsvault.WithMaxRetries(1)}
+	// A timeout short enough for the test, long enough for a busy machine.
+	opts := []gdsvault.Option{gdsvault.WithTimeout(2 * time.Second), gdsvault.WithMaxRetries(1)}
 	plain := quietClient(t, proxy.Addr, vault.RootToken, opts...)
 	cached := quietClient(t, proxy.Addr, vault.RootToken, append(opts, staleCache())...)
 	for _, c := range []*gdsvault.Client{plain, cached} {

@@ -559,7 +559,7 @@ func TestSingleflight(t *testing.T) {
 				shared++
 			}
 		}
-		want := Stats{Misses: n, Fetches: 1, Shared: n - 1}
+		want := Stats{Misses: n, Fetches: 1, Shared: n - 1, Entries: 1}
 		if st := c.Stats(); shared != n-1 || st != want {
 			t.Fatalf("shared %d, stats %+v; want %+v", shared, st, want)
 		}
@@ -651,7 +651,7 @@ func TestErrorsNotCached(t *testing.T) {
 		if v, _ := get(t, c, "k", src); v["n"] != 4 {
 			t.Fatal("not fetched after the errors")
 		}
-		want := Stats{Hits: 0, Misses: 4, Fetches: 4, FetchErrors: 3}
+		want := Stats{Hits: 0, Misses: 4, Fetches: 4, FetchErrors: 3, Entries: 1}
 		if st := c.Stats(); st != want {
 			t.Fatalf("stats %+v, want %+v", st, want)
 		}
@@ -701,7 +701,7 @@ func TestStatsExact(t *testing.T) {
 		_, _, _ = c.Get(t.Context(), "b", b.fetch) // miss, fetch error
 		get(t, c, "d", d, Bypass())                // miss, fetch
 		get(t, c, "d", d)                          // hit
-		want := Stats{Hits: 3, Misses: 10, Stale: 2, Evictions: 1, Fetches: 6, FetchErrors: 2, Shared: 3}
+		want := Stats{Hits: 3, Misses: 10, Stale: 2, Evictions: 1, Fetches: 6, FetchErrors: 2, Shared: 3, Entries: 1}
 		if st := c.Stats(); st != want {
 			t.Fatalf("stats\n got %+v\nwant %+v", st, want)
 		}

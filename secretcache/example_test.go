@@ -42,7 +42,7 @@ func Example() {
 	// postgres.example.com false <nil>
 	// postgres.example.com true
 	// false 2
-	// {Hits:1 Misses:2 Stale:0 Evictions:0 Fetches:2 FetchErrors:0 Shared:0}
+	// {Hits:1 Misses:2 Stale:0 Evictions:0 Fetches:2 FetchErrors:0 Shared:0 Entries:1}
 }
 
 // A read that must go to Vault (Bypass) while Vault is unavailable is
