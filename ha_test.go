@@ -83,8 +83,17 @@ func (w *casWriters) verify(t *testing.T) int {
 // nodeCounter counts the requests sent to each node.
 type nodeCounter struct {
 	gdsvault.NopObserver
-	mu    sync.Mutex
-	count map[string]int
+	mu      sync.Mutex
+	count   map[string]int
+	changes int
+}
+
+func (n *nodeCounter) Notice(no gdsvault.Notice) {
+	if no.Kind == gdsvault.NoticeNode {
+		n.mu.Lock()
+		n.changes++
+		n.mu.Unlock()
+	}
 }
 
 func (n *nodeCounter) StartRequest(ctx context.Context, r gdsvault.RequestInfo) (context.Context, func(gdsvault.RequestOutcome)) {
@@ -258,6 +267,9 @@ func TestHACluster(t *testing.T) {
 		}
 	})
 
+	nodes.mu.Lock()
+	t.Logf("FIGURE HA node changes over all scenarios: %d", nodes.changes)
+	nodes.mu.Unlock()
 	if n := logins.Load(); n != 1 {
 		t.Errorf("%d logins: a failover forced a new login", n)
 	}

@@ -106,6 +106,10 @@ type node struct {
 	down   bool
 	active bool
 	reason string
+	// leaderless: down because it knew no active node (a redirect, a 500
+	// "local node not active"); its sys/health may still say standby for
+	// a while, so it comes back only once an active node is known.
+	leaderless bool
 	// probes after it went down, and when the next one is due
 	probes  int
 	probeAt time.Time
@@ -162,11 +166,11 @@ func nodeFailure(err error) (string, bool) {
 		msg := strings.ToLower(strings.Join(re.Errors, " "))
 		switch {
 		case re.StatusCode == http.StatusTemporaryRedirect || re.StatusCode == http.StatusPermanentRedirect:
-			return "standby redirected the request (no active node it can forward to)", true
+			return reasonLeaderless + " (a redirect)", true
 		case errors.Is(re, ErrSealed):
 			return "sealed", true
 		case strings.Contains(msg, "local node not active") || strings.Contains(msg, "active cluster node not found"):
-			return "standby without an active node (election under way)", true
+			return reasonLeaderless, true
 		case re.StatusCode == http.StatusServiceUnavailable && re.fromVault:
 			return "unavailable (503)", true
 		case re.StatusCode == http.StatusBadGateway || re.StatusCode == http.StatusGatewayTimeout:
@@ -180,6 +184,9 @@ func nodeFailure(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// reasonLeaderless says a node is down because it knows no active node.
+const reasonLeaderless = "standby without an active node (election under way)"
 
 // redirectTarget is the configured node a 307 points to, or nil.
 func (ns *nodeSet) redirectTarget(err error) *node {
@@ -215,6 +222,7 @@ func (ns *nodeSet) failed(n *node, err error) bool {
 		n.probeAt = time.Now().Add(probeBackoff(0))
 		ns.logger.Warn("vault node down", "node", n.addr, "reason", reason)
 	}
+	n.leaderless = strings.HasPrefix(reason, reasonLeaderless)
 	if ns.cur.Load() == n {
 		next := ns.bestLocked(hint)
 		if next != nil && next != n {
@@ -223,6 +231,16 @@ func (ns *nodeSet) failed(n *node, err error) bool {
 	}
 	ns.startProberLocked()
 	return true
+}
+
+// activeKnownLocked reports whether some node up is known to be active.
+func (ns *nodeSet) activeKnownLocked() bool {
+	for _, n := range ns.nodes {
+		if n.active && !n.down {
+			return true
+		}
+	}
+	return false
 }
 
 // bestLocked chooses the node to use: hint when it is up, else the active
@@ -370,6 +388,11 @@ func (ns *nodeSet) check(n *node) {
 	active, ok, why := ns.healthOf(n)
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
+	if ok && !active && n.leaderless && !ns.activeKnownLocked() {
+		// It says standby, but it just refused to serve for want of an
+		// active node: wait until one is known.
+		ok, why = false, reasonLeaderless
+	}
 	if !ok {
 		if !n.down {
 			n.down, n.active, n.probes = true, false, 0
@@ -391,7 +414,7 @@ func (ns *nodeSet) check(n *node) {
 		return
 	}
 	wasDown := n.down
-	n.down, n.active, n.reason, n.probes = false, active, "", 0
+	n.down, n.active, n.reason, n.probes, n.leaderless = false, active, "", 0, false
 	if active {
 		for _, o := range ns.nodes {
 			if o != n {
