@@ -43,8 +43,8 @@ type LoadReport struct {
 	writeSuccesses  []time.Duration
 }
 
-// FirstWriteAfter is the time from t (since the start) to the first
-// successful write that began after it (-1 when none did).
+// FirstWriteAfter is the time from t (since the start) to the end of the
+// first successful write that ended after it (-1 when none did).
 func (r *LoadReport) FirstWriteAfter(t time.Duration) time.Duration {
 	for _, s := range r.writeSuccesses {
 		if s >= t {
@@ -54,7 +54,7 @@ func (r *LoadReport) FirstWriteAfter(t time.Duration) time.Duration {
 	return -1
 }
 
-// FirstReadAfter is the same for reads.
+// FirstReadAfter is the same for reads (a read under way at t may count).
 func (r *LoadReport) FirstReadAfter(t time.Duration) time.Duration {
 	for _, s := range r.successes {
 		if s >= t {
