@@ -144,5 +144,33 @@ ex resilient
 wait "$SEALER"
 
 echo
+echo "== gdsvault exec: a program that does not link the library gets its secret, and is restarted once when it rotates"
+cat >"$WORK/app.sh" <<'APP'
+#!/bin/sh
+echo "   [app $$] started; DB_PASS has ${#DB_PASS} characters"
+trap 'echo "   [app $$] stopping"; exit 0' TERM
+while :; do sleep 0.1; done
+APP
+chmod +x "$WORK/app.sh"
+echo "\$ gdsvault exec -refresh 500ms -debounce 300ms -secret DB_PASS=secret/myapp/config#db_pass -- app.sh"
+"$GDSVAULT" exec -refresh 500ms -debounce 300ms -secret DB_PASS=secret/myapp/config#db_pass -- "$WORK/app.sh" >"$WORK/exec.out" 2>&1 &
+EXEC_PID=$!
+for i in $(seq 1 100); do grep -q started "$WORK/exec.out" && break; sleep 0.1; done
+v kv patch secret/myapp/config db_user="myapp-renamed" >/dev/null
+echo "   changed db_user (the app does not receive it): no restart expected"
+sleep 1.5
+v kv patch secret/myapp/config db_pass="rotated-$(date +%s)" >/dev/null
+echo "   rotated db_pass: one restart expected"
+for i in $(seq 1 100); do [ "$(grep -c started "$WORK/exec.out")" -ge 2 ] && break; sleep 0.1; done
+sleep 1
+kill -TERM "$EXEC_PID"
+wait "$EXEC_PID" || true
+cat "$WORK/exec.out" | grep -v '^time=' || true
+starts=$(grep -c started "$WORK/exec.out")
+[ "$starts" = 2 ] || { echo "demo: the app started $starts times, want 2 (once, then once after the rotation)" >&2; exit 1; }
+if grep -q "rotated-" "$WORK/exec.out"; then echo "demo: a secret value reached the output" >&2; exit 1; fi
+echo "   -> started twice: once, then once after the rotation; the unrelated change restarted nothing"
+
+echo
 echo "== Demo finished: token, AppRole, environment-based and wrapped-secret-ID logins, caching, retries,"
-echo "   stale fallback and the circuit breaker, all against a real Vault."
+echo "   stale fallback, the circuit breaker and gdsvault exec, all against a real Vault."
