@@ -28,6 +28,7 @@ import (
 	"weak"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 )
 
 // DefaultMountPath is where AppRole is mounted unless WithMountPath says otherwise.
@@ -57,14 +58,7 @@ type Option func(*Method) error
 
 // WithMountPath sets the AppRole mount (default "approle").
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("approle", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.mount, "approle", p) }
 }
 
 // WithWrappedSecretID takes the secret ID from a response-wrapping token
@@ -144,15 +138,7 @@ func WithoutSecretID() Option { return func(m *Method) error { m.noSecretID = tr
 // setting is a *gdsvault.ConfigError, several joined with errors.Join.
 func New(roleID, secretID gdsvault.Credential, opts ...Option) (*Method, error) {
 	m := &Method{roleID: roleID, secretID: secretID, mount: DefaultMountPath}
-	var errs []error
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := login.Apply(nil, m, opts)
 	if roleID.IsZero() {
 		errs = append(errs, &gdsvault.ConfigError{Field: "role ID", Problem: "is not set",
 			Hint: "set VAULT_ROLE_ID (read it with `vault read auth/approle/role/<role>/role-id`)"})

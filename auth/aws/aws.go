@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 )
 
 // DefaultMountPath is where Vault's aws auth method is mounted unless
@@ -79,21 +80,10 @@ func New(role string, opts ...Option) (*Method, error) {
 		signer: v4.NewSigner(),
 		now:    time.Now,
 	}
-	var errs []error
-	if m.role == "" {
-		errs = append(errs, &gdsvault.ConfigError{Field: "aws role", Problem: "is empty",
-			Hint: "pass the name of the Vault role (auth/<mount>/role/<name>) to log in to"})
-	}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	errs := []error{login.RequireRole("aws", m.role, "pass the name of the Vault role (auth/<mount>/role/<name>) to log in to")}
+	errs = login.Apply(errs, m, opts)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -101,14 +91,7 @@ func New(role string, opts ...Option) (*Method, error) {
 // WithMountPath sets the path where the aws auth method is mounted ("aws"
 // for auth/aws, the default).
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("aws", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.mount, "aws", p) }
 }
 
 // WithRegion sets the AWS region the request is signed for, and so the STS

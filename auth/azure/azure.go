@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 	"github.com/gdsvault/gdsvault/internal/cloudauth"
 )
 
@@ -53,9 +54,8 @@ type Method struct {
 	wi        *workloadIdentity
 	vm        *vmInfo
 
-	// imdsClient is for IMDS, aad for Azure AD.
-	imdsClient *http.Client
-	aad        *http.Client
+	// clients.Metadata is for IMDS, clients.API for Azure AD.
+	clients cloudauth.Clients
 }
 
 type workloadIdentity struct {
@@ -79,33 +79,17 @@ func New(role string, opts ...Option) (*Method, error) {
 		imds:      DefaultIMDSEndpoint,
 		authority: strings.TrimRight(DefaultAuthorityHost, "/"),
 	}
-	var errs []error
-	if err := cloudauth.CheckRole("azure", m.role); err != nil {
-		errs = append(errs, err)
-	}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := login.Apply([]error{cloudauth.CheckRole("azure", m.role)}, m, opts)
 	if m.wi != nil && m.clientID != "" {
 		errs = append(errs, &gdsvault.ConfigError{Field: "azure client id",
 			Problem: "WithClientID (a user-assigned managed identity) cannot be combined with WithWorkloadIdentity",
 			Hint:    "workload identity carries its own client ID; drop WithClientID"})
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	if m.imdsClient == nil {
-		// IMDS is asked directly, never through a proxy.
-		m.imdsClient = cloudauth.MetadataClient(DefaultTimeout)
-	}
-	if m.aad == nil {
-		m.aad = cloudauth.APIClient(DefaultTimeout)
-	}
+	// IMDS is asked directly, never through a proxy.
+	m.clients.SetDefaults(DefaultTimeout)
 	return m, nil
 }
 
@@ -114,14 +98,7 @@ var tenantRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 // WithMountPath sets the path the azure auth method is enabled at (default
 // "azure"; "auth/" is added by the method).
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("azure", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.mount, "azure", p) }
 }
 
 // WithResource sets the resource the access token is requested for (default
@@ -247,13 +224,7 @@ func WithVM(subscriptionID, resourceGroup, vmName, vmssName string) Option {
 // clients (5 s timeout; no proxy for IMDS). Give it a Timeout: a client
 // without one waits as long as the context allows.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(m *Method) error {
-		if hc == nil {
-			return &gdsvault.ConfigError{Field: "azure http client", Problem: "is nil"}
-		}
-		m.imdsClient, m.aad = hc, hc
-		return nil
-	}
+	return func(m *Method) error { return m.clients.Use("azure", hc) }
 }
 
 // Role is the Vault role the method logs in with.
@@ -392,33 +363,31 @@ func (m *Method) imdsGet(ctx context.Context, op, u string, q url.Values) ([]byt
 		return nil, cloudauth.RequestError("azure IMDS endpoint", u, err)
 	}
 	req.Header.Set("Metadata", "true")
-	resp, err := m.imdsClient.Do(req)
+	ans, err := cloudauth.Send(m.clients.Metadata, req)
 	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, Err: cloudauth.TransportErr(ctx, err),
-			Hint: "not running on an Azure VM or scale set? IMDS (" + m.imds + ") answers only there: on AKS use " +
-				"workload identity (WithWorkloadIdentity), or use another auth method (approle, jwt, ...)"}
+		hint := "IMDS's answer was cut; try again"
+		if ans.StatusCode == 0 {
+			hint = "not running on an Azure VM or scale set? IMDS (" + m.imds + ") answers only there: on AKS use " +
+				"workload identity (WithWorkloadIdentity), or use another auth method (approle, jwt, ...)"
+		}
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Err: err, Hint: hint}
 	}
-	body, err := cloudauth.ReadBody(resp)
-	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
-			Hint: "IMDS's answer was cut; try again"}
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode}
-		e.Code, e.Message = serverMessage(body)
+	if ans.StatusCode != http.StatusOK {
+		e := &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode}
+		e.Code, e.Message = serverMessage(ans.Body)
 		switch {
-		case resp.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "identity not found"):
+		case ans.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "identity not found"):
 			e.Hint = "the VM has no managed identity (or none with this client ID): assign one, or pick it with WithClientID (AZURE_CLIENT_ID)"
-		case resp.StatusCode == http.StatusBadRequest:
+		case ans.StatusCode == http.StatusBadRequest:
 			e.Hint = "check the resource (" + m.resource + ") and the client ID"
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		case ans.StatusCode == http.StatusTooManyRequests || ans.StatusCode >= 500:
 			e.Hint = "IMDS is busy or the identity is being set up; try again shortly"
 		default:
 			e.Hint = "check the managed identity of this VM"
 		}
 		return nil, e
 	}
-	return body, nil
+	return ans.Body, nil
 }
 
 // federatedToken exchanges the federated token file for an access token at
@@ -443,19 +412,17 @@ func (m *Method) federatedToken(ctx context.Context) (gdsvault.Token, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := m.aad.Do(req)
+	ans, err := cloudauth.Send(m.clients.API, req)
 	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, Err: cloudauth.TransportErr(ctx, err),
-			Hint: "cannot reach Azure AD at " + m.authority + ": check the network path (proxy, firewall) or AZURE_AUTHORITY_HOST"}
+		hint := "Azure AD's answer was cut; try again"
+		if ans.StatusCode == 0 {
+			hint = "cannot reach Azure AD at " + m.authority + ": check the network path (proxy, firewall) or AZURE_AUTHORITY_HOST"
+		}
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Err: err, Hint: hint}
 	}
-	body, err := cloudauth.ReadBody(resp)
-	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
-			Hint: "Azure AD's answer was cut; try again"}
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode}
-		e.Code, e.Message = serverMessage(body)
+	if ans.StatusCode != http.StatusOK {
+		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode}
+		e.Code, e.Message = serverMessage(ans.Body)
 		e.Message = cloudauth.Scrub(e.Message, assertion.Reveal())
 		switch {
 		case strings.Contains(e.Message, "AADSTS70021") || strings.Contains(e.Message, "AADSTS700213"):
@@ -465,16 +432,16 @@ func (m *Method) federatedToken(ctx context.Context) (gdsvault.Token, error) {
 			e.Hint = "the federated token in " + m.wi.tokenFile.File() + " has expired: is the projected token still mounted and refreshed?"
 		case e.Code == "invalid_scope" || strings.Contains(e.Message, "AADSTS500011"):
 			e.Hint = "the resource " + m.resource + " is unknown to tenant " + m.wi.tenantID + ": check WithResource (VAULT_AZURE_RESOURCE)"
-		case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
+		case ans.StatusCode == http.StatusBadRequest || ans.StatusCode == http.StatusUnauthorized:
 			e.Hint = "check the tenant (AZURE_TENANT_ID), client ID (AZURE_CLIENT_ID) and federated token file (AZURE_FEDERATED_TOKEN_FILE)"
 		default:
 			e.Hint = "Azure AD did not issue a token; try again later"
 		}
 		return gdsvault.Token{}, e
 	}
-	tok, ok := cloudauth.AccessToken(body)
+	tok, ok := cloudauth.AccessToken(ans.Body)
 	if !ok {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode,
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode,
 			Message: "the answer holds no access_token", Hint: "a proxy may stand in front of " + m.authority}
 	}
 	return tok, nil

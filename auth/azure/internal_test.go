@@ -3,28 +3,26 @@ package azure
 import (
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/gdsvault/gdsvault/internal/cloudauth"
+	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
 )
 
 // TestDefaultClients: without WithHTTPClient, IMDS is asked directly (no
-// proxy) and every call is bounded by DefaultTimeout; Azure AD goes through
-// net/http's default proxy settings.
+// proxy) and Azure AD through net/http's default proxy settings, every call
+// bounded by DefaultTimeout; WithHTTPClient is used for both.
 func TestDefaultClients(t *testing.T) {
 	m, err := New("web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.imdsClient.Timeout != DefaultTimeout || m.aad.Timeout != DefaultTimeout || DefaultTimeout.Seconds() != 5 {
-		t.Errorf("timeouts = %s, %s", m.imdsClient.Timeout, m.aad.Timeout)
-	}
-	if tr, ok := m.imdsClient.Transport.(*http.Transport); !ok || tr.Proxy != nil {
-		t.Errorf("the IMDS transport uses a proxy")
-	}
-	if tr, ok := m.aad.Transport.(*http.Transport); !ok || tr.Proxy == nil {
-		t.Errorf("the Azure AD transport ignores the default proxy settings")
+	cloudtest.AssertDefaultClients(t, m.clients, DefaultTimeout)
+	if DefaultTimeout != 5*time.Second {
+		t.Errorf("DefaultTimeout = %s", DefaultTimeout)
 	}
 	hc := &http.Client{}
-	m, _ = New("web", WithHTTPClient(hc))
-	if m.imdsClient != hc || m.aad != hc {
+	if m, _ = New("web", WithHTTPClient(hc)); m.clients != (cloudauth.Clients{Metadata: hc, API: hc}) {
 		t.Error("WithHTTPClient is not used for both")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 )
 
 // DefaultMountPath is where cert auth is mounted unless WithMountPath says otherwise.
@@ -28,14 +29,7 @@ type Option func(*Method) error
 
 // WithMountPath sets the mount (default "cert").
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("cert", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.mount, "cert", p) }
 }
 
 // nameRE is Vault's name rule for cert roles: word characters, '-' and
@@ -65,17 +59,8 @@ func WithName(name string) Option {
 // *gdsvault.ConfigError (several at once joined with errors.Join).
 func New(opts ...Option) (*Method, error) {
 	m := &Method{mount: DefaultMountPath}
-	var errs []error
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := errors.Join(login.Apply(nil, m, opts)...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 	"github.com/gdsvault/gdsvault/internal/cloudauth"
 )
 
@@ -45,10 +46,9 @@ type Method struct {
 	serviceAccount string
 	iamEndpoint    string
 
-	// metadata is the client for the metadata server, api for the IAM API.
-	metadata *http.Client
-	api      *http.Client
-	now      func() time.Time
+	// clients.Metadata is for the metadata server, clients.API for the IAM API.
+	clients cloudauth.Clients
+	now     func() time.Time
 }
 
 // New returns the gcp auth method for a Vault role. The role is required.
@@ -62,42 +62,19 @@ func New(role string, opts ...Option) (*Method, error) {
 		iamEndpoint:  DefaultIAMEndpoint,
 		now:          time.Now,
 	}
-	var errs []error
-	if err := cloudauth.CheckRole("gcp", m.role); err != nil {
-		errs = append(errs, err)
+	errs := login.Apply([]error{cloudauth.CheckRole("gcp", m.role)}, m, opts)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if m.metadata == nil {
-		// The metadata server is asked directly, never through a proxy.
-		m.metadata = cloudauth.MetadataClient(DefaultTimeout)
-	}
-	if m.api == nil {
-		m.api = cloudauth.APIClient(DefaultTimeout)
-	}
+	// The metadata server is asked directly, never through a proxy.
+	m.clients.SetDefaults(DefaultTimeout)
 	return m, nil
 }
 
 // WithMountPath sets the path the gcp auth method is enabled at (default
 // "gcp"; "auth/" is added by the method).
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("gcp", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.mount, "gcp", p) }
 }
 
 // WithMetadataHost sets the metadata server as host or host:port (default
@@ -164,13 +141,7 @@ func WithIAMEndpoint(baseURL string) Option {
 // the default clients (5 s timeout; no proxy for the metadata server). Give
 // it a Timeout: a client without one waits as long as the context allows.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(m *Method) error {
-		if hc == nil {
-			return &gdsvault.ConfigError{Field: "gcp http client", Problem: "is nil"}
-		}
-		m.metadata, m.api = hc, hc
-		return nil
-	}
+	return func(m *Method) error { return m.clients.Use("gcp", hc) }
 }
 
 // Role is the Vault role the method logs in with.
@@ -280,34 +251,32 @@ func (m *Method) metadataGet(ctx context.Context, op, u string, q url.Values) ([
 		return nil, cloudauth.RequestError("gcp metadata host", u, err)
 	}
 	req.Header.Set("Metadata-Flavor", "Google")
-	resp, err := m.metadata.Do(req)
+	ans, err := cloudauth.Send(m.clients.Metadata, req)
 	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, Err: cloudauth.TransportErr(ctx, err),
-			Hint: "not running on GCE, GKE or Cloud Run? Only there does " + m.metadataHost + " answer: set GCE_METADATA_HOST " +
-				"(WithMetadataHost) for an emulator, or use another auth method (approle, jwt, ...)"}
+		hint := "the metadata server's answer was cut; try again"
+		if ans.StatusCode == 0 {
+			hint = "not running on GCE, GKE or Cloud Run? Only there does " + m.metadataHost + " answer: set GCE_METADATA_HOST " +
+				"(WithMetadataHost) for an emulator, or use another auth method (approle, jwt, ...)"
+		}
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Err: err, Hint: hint}
 	}
-	body, err := cloudauth.ReadBody(resp)
-	if err != nil {
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
-			Hint: "the metadata server's answer was cut; try again"}
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, Message: serverMessage(body)}
+	if ans.StatusCode != http.StatusOK {
+		e := &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Message: serverMessage(ans.Body)}
 		switch {
-		case resp.StatusCode == http.StatusNotFound:
+		case ans.StatusCode == http.StatusNotFound:
 			e.Hint = "the instance has no default service account, or this metadata server does not serve " +
 				"identity tokens: attach a service account to the VM (or the GKE Workload Identity KSA)"
-		case resp.StatusCode == http.StatusForbidden:
+		case ans.StatusCode == http.StatusForbidden:
 			e.Hint = "the metadata server refused the request: is a proxy rewriting it? (it must reach " + m.metadataHost + " directly)"
 		default:
 			e.Hint = "check the metadata server at " + m.metadataHost + " (GCE_METADATA_HOST)"
 		}
-		if resp.Header.Get("Metadata-Flavor") != "Google" {
+		if ans.Header.Get("Metadata-Flavor") != "Google" {
 			e.Hint += "; the answer lacks the Metadata-Flavor: Google header, so it did not come from a GCE metadata server"
 		}
 		return nil, e
 	}
-	return body, nil
+	return ans.Body, nil
 }
 
 // signedJWT has the IAM API sign {"sub", "aud": "vault/<role>", "exp"} for
@@ -337,19 +306,17 @@ func (m *Method) signedJWT(ctx context.Context) (gdsvault.Token, error) {
 	}
 	req.Header.Set("Authorization", "Bearer "+at.Reveal())
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := m.api.Do(req)
+	ans, err := cloudauth.Send(m.clients.API, req)
 	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, Err: cloudauth.TransportErr(ctx, cloudauth.ScrubError(err, at.Reveal())),
-			Hint: "cannot reach " + m.iamEndpoint + ": check the network path (proxy, firewall, Private Google Access) to the IAM API"}
+		hint := "the IAM API's answer was cut; try again"
+		if ans.StatusCode == 0 {
+			hint = "cannot reach " + m.iamEndpoint + ": check the network path (proxy, firewall, Private Google Access) to the IAM API"
+		}
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Err: cloudauth.ScrubError(err, at.Reveal()), Hint: hint}
 	}
-	body, err := cloudauth.ReadBody(resp)
-	if err != nil {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Err: cloudauth.TransportErr(ctx, err),
-			Hint: "the IAM API's answer was cut; try again"}
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode, Message: cloudauth.Scrub(serverMessage(body), at.Reveal())}
-		switch resp.StatusCode {
+	if ans.StatusCode != http.StatusOK {
+		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Message: cloudauth.Scrub(serverMessage(ans.Body), at.Reveal())}
+		switch ans.StatusCode {
 		case http.StatusUnauthorized:
 			e.Hint = "the IAM API refused the metadata server's access token: the instance's access scopes must include cloud-platform"
 		case http.StatusForbidden:
@@ -362,15 +329,15 @@ func (m *Method) signedJWT(ctx context.Context) (gdsvault.Token, error) {
 		}
 		return gdsvault.Token{}, e
 	}
-	var ans struct {
+	var signed struct {
 		KeyID     string `json:"keyId"`
 		SignedJWT string `json:"signedJwt"`
 	}
-	if err := json.Unmarshal(body, &ans); err != nil || !looksLikeJWT(strings.TrimSpace(ans.SignedJWT)) {
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: resp.StatusCode,
+	if err := json.Unmarshal(ans.Body, &signed); err != nil || !looksLikeJWT(strings.TrimSpace(signed.SignedJWT)) {
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode,
 			Message: "the answer holds no signedJwt", Hint: "a proxy may stand in front of " + m.iamEndpoint}
 	}
-	return gdsvault.NewToken(strings.TrimSpace(ans.SignedJWT)), nil
+	return gdsvault.NewToken(strings.TrimSpace(signed.SignedJWT)), nil
 }
 
 // Error is a failure to get a token from the metadata server or the IAM API,

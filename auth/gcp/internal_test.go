@@ -3,28 +3,26 @@ package gcp
 import (
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/gdsvault/gdsvault/internal/cloudauth"
+	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
 )
 
-// TestDefaultClients: without WithHTTPClient, the metadata server is asked
-// directly (no proxy) and every call is bounded by DefaultTimeout; the IAM
-// API goes through net/http's default proxy settings.
+// TestDefaultClients: without WithHTTPClient, the metadata server is asked directly (no
+// proxy) and the IAM API through net/http's default proxy settings, every call
+// bounded by DefaultTimeout; WithHTTPClient is used for both.
 func TestDefaultClients(t *testing.T) {
 	m, err := New("web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.metadata.Timeout != DefaultTimeout || m.api.Timeout != DefaultTimeout || DefaultTimeout.Seconds() != 5 {
-		t.Errorf("timeouts = %s, %s", m.metadata.Timeout, m.api.Timeout)
-	}
-	if tr, ok := m.metadata.Transport.(*http.Transport); !ok || tr.Proxy != nil {
-		t.Errorf("the metadata transport uses a proxy")
-	}
-	if tr, ok := m.api.Transport.(*http.Transport); !ok || tr.Proxy == nil {
-		t.Errorf("the IAM transport ignores the default proxy settings")
+	cloudtest.AssertDefaultClients(t, m.clients, DefaultTimeout)
+	if DefaultTimeout != 5*time.Second {
+		t.Errorf("DefaultTimeout = %s", DefaultTimeout)
 	}
 	hc := &http.Client{}
-	m, _ = New("web", WithHTTPClient(hc))
-	if m.metadata != hc || m.api != hc {
+	if m, _ = New("web", WithHTTPClient(hc)); m.clients != (cloudauth.Clients{Metadata: hc, API: hc}) {
 		t.Error("WithHTTPClient is not used for both")
 	}
 }

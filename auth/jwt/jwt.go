@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 )
 
 // DefaultMountPath is the path Vault's jwt auth method is enabled at by
@@ -15,9 +16,7 @@ const DefaultMountPath = "jwt"
 // Method logs in with a JWT. It implements gdsvault.AuthMethod, is safe for
 // concurrent use and does not change after New.
 type Method struct {
-	role  string
-	mount string
-	token gdsvault.Credential
+	login login.JWT
 }
 
 // Option configures a Method in New. An option given a bad value makes New
@@ -27,26 +26,15 @@ type Option func(*Method) error
 // New returns a Method that logs in as the Vault role role with the token
 // given by WithToken, which is required.
 func New(role string, opts ...Option) (*Method, error) {
-	m := &Method{role: strings.TrimSpace(role), mount: DefaultMountPath}
-	var errs []error
-	if m.role == "" {
-		errs = append(errs, &gdsvault.ConfigError{Field: "jwt role", Problem: "is empty",
-			Hint: "name the Vault role to log in as (auth/<mount>/role/<name>)"})
-	}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if m.token.IsZero() && !hasTokenError(errs) {
+	m := &Method{login: login.JWT{Method: "jwt", Role: strings.TrimSpace(role), Mount: DefaultMountPath, TokenError: tokenError}}
+	errs := []error{login.RequireRole("jwt", m.login.Role, "name the Vault role to log in as (auth/<mount>/role/<name>)")}
+	errs = login.Apply(errs, m, opts)
+	if m.login.Token.IsZero() && !hasTokenError(errs) {
 		errs = append(errs, &gdsvault.ConfigError{Field: "jwt token", Problem: "is not set",
 			Hint: "pass jwt.WithToken(gdsvault.CredentialFile(path)) with the file your token issuer writes"})
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -66,14 +54,7 @@ func hasTokenError(errs []error) bool {
 // "jwt"). Surrounding slashes and an "auth/" prefix are ignored: "ci/gitlab"
 // and "/auth/ci/gitlab/" both name auth/ci/gitlab.
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("jwt", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.login.Mount, "jwt", p) }
 }
 
 // WithToken sets where the JWT comes from: usually
@@ -84,7 +65,7 @@ func WithToken(cred gdsvault.Credential) Option {
 			return &gdsvault.ConfigError{Field: "jwt token", Problem: "is empty",
 				Hint: "pass gdsvault.CredentialFile(path) with the file your token issuer writes"}
 		}
-		m.token = cred
+		m.login.Token = cred
 		return nil
 	}
 }
@@ -93,36 +74,26 @@ func WithToken(cred gdsvault.Credential) Option {
 // auth/<mount>/login. A refusal matches gdsvault.ErrAuthFailed; a token that
 // cannot be read matches gdsvault.ErrConfig.
 func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
-	if c == nil {
-		return nil, &gdsvault.ConfigError{Field: "client", Problem: "is nil"}
-	}
-	jwt, err := m.token.Load()
-	if err != nil {
-		var ce *gdsvault.ConfigError
-		if errors.As(err, &ce) {
-			hint := ce.Hint
-			if hint == "" {
-				hint = "the file must hold a JWT (header.payload.signature)"
-			}
-			return nil, &gdsvault.ConfigError{Field: "jwt token", Problem: ce.Problem, Hint: hint}
-		}
-		return nil, err
-	}
-	return c.Login(ctx, "auth/"+m.mount+"/login", map[string]any{"role": m.role, "jwt": jwt.Reveal()})
+	return m.login.Login(ctx, c)
+}
+
+// tokenError names the JWT in a credential's load error.
+func tokenError(_ gdsvault.Credential, err error) error {
+	return login.CredentialError(err, "jwt token", "the file must hold a JWT (header.payload.signature)")
 }
 
 // Role is the Vault role the method logs in as.
-func (m *Method) Role() string { return m.role }
+func (m *Method) Role() string { return m.login.Role }
 
 // MountPath is the auth mount, without "auth/".
-func (m *Method) MountPath() string { return m.mount }
+func (m *Method) MountPath() string { return m.login.Mount }
 
 // String names the role and the mount, never the token.
 func (m *Method) String() string {
 	if m == nil {
 		return "jwt(<nil>)"
 	}
-	return "jwt(role=" + m.role + ", mount=" + m.mount + ")"
+	return m.login.String()
 }
 
 // GoString is String, so that %#v does not print the fields either.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 )
 
 const (
@@ -21,9 +22,7 @@ const (
 // gdsvault.AuthMethod, is safe for concurrent use and does not change after
 // New.
 type Method struct {
-	role  string
-	mount string
-	token gdsvault.Credential
+	login login.JWT
 }
 
 // Option configures a Method in New. An option given a bad value makes New
@@ -34,26 +33,17 @@ type Option func(*Method) error
 // it reads the token from DefaultTokenPath and uses the mount
 // DefaultMountPath.
 func New(role string, opts ...Option) (*Method, error) {
-	m := &Method{
-		role:  strings.TrimSpace(role),
-		mount: DefaultMountPath,
-		token: gdsvault.CredentialFile(DefaultTokenPath),
-	}
-	var errs []error
-	if m.role == "" {
-		errs = append(errs, &gdsvault.ConfigError{Field: "kubernetes role", Problem: "is empty",
-			Hint: "name the Vault role bound to this service account (auth/<mount>/role/<name>)"})
-	}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	m := &Method{login: login.JWT{
+		Method:     "kubernetes",
+		Role:       strings.TrimSpace(role),
+		Mount:      DefaultMountPath,
+		Token:      gdsvault.CredentialFile(DefaultTokenPath),
+		TokenError: tokenError,
+	}}
+	errs := []error{login.RequireRole("kubernetes", m.login.Role, "name the Vault role bound to this service account (auth/<mount>/role/<name>)")}
+	errs = login.Apply(errs, m, opts)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -62,14 +52,7 @@ func New(role string, opts ...Option) (*Method, error) {
 // (default "kubernetes"). Surrounding slashes and an "auth/" prefix are ignored:
 // "clusters/prod" and "/auth/clusters/prod/" both name auth/clusters/prod.
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("kubernetes", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.login.Mount, "kubernetes", p) }
 }
 
 // WithToken sets where the service account token comes from (default:
@@ -81,7 +64,7 @@ func WithToken(cred gdsvault.Credential) Option {
 			return &gdsvault.ConfigError{Field: "kubernetes token", Problem: "is empty",
 				Hint: "pass gdsvault.CredentialFile(path) of a service account token, or omit WithToken for " + DefaultTokenPath}
 		}
-		m.token = cred
+		m.login.Token = cred
 		return nil
 	}
 }
@@ -90,45 +73,32 @@ func WithToken(cred gdsvault.Credential) Option {
 // logs in at auth/<mount>/login. A refusal matches gdsvault.ErrAuthFailed; a
 // token that cannot be read matches gdsvault.ErrConfig.
 func (m *Method) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
-	if c == nil {
-		return nil, &gdsvault.ConfigError{Field: "client", Problem: "is nil"}
-	}
-	jwt, err := m.token.Load()
-	if err != nil {
-		return nil, tokenError(m.token, err)
-	}
-	return c.Login(ctx, "auth/"+m.mount+"/login", map[string]any{"role": m.role, "jwt": jwt.Reveal()})
+	return m.login.Login(ctx, c)
 }
 
 // tokenError names the Kubernetes token in a credential's load error.
 func tokenError(cred gdsvault.Credential, err error) error {
+	err = login.CredentialError(err, "kubernetes service account token", "the file must hold a service account token (a JWT)")
 	var ce *gdsvault.ConfigError
-	if !errors.As(err, &ce) {
-		return err
-	}
-	hint := ce.Hint
-	switch {
-	case cred.File() == DefaultTokenPath:
-		hint = "Kubernetes mounts this file into pods whose service account token is automounted; " +
+	if cred.File() == DefaultTokenPath && errors.As(err, &ce) {
+		ce.Hint = "Kubernetes mounts this file into pods whose service account token is automounted; " +
 			"outside a pod pass kubernetes.WithToken(gdsvault.CredentialFile(path))"
-	case hint == "":
-		hint = "the file must hold a service account token (a JWT)"
 	}
-	return &gdsvault.ConfigError{Field: "kubernetes service account token", Problem: ce.Problem, Hint: hint}
+	return err
 }
 
 // Role is the Vault role the method logs in as.
-func (m *Method) Role() string { return m.role }
+func (m *Method) Role() string { return m.login.Role }
 
 // MountPath is the auth mount, without "auth/".
-func (m *Method) MountPath() string { return m.mount }
+func (m *Method) MountPath() string { return m.login.Mount }
 
 // String names the role and the mount, never the token.
 func (m *Method) String() string {
 	if m == nil {
 		return "kubernetes(<nil>)"
 	}
-	return "kubernetes(role=" + m.role + ", mount=" + m.mount + ")"
+	return m.login.String()
 }
 
 // GoString is String, so that %#v does not print the fields either.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 )
 
 // DefaultMountPath is where userpass is mounted unless WithMountPath says otherwise.
@@ -25,14 +26,7 @@ type Option func(*Method) error
 
 // WithMountPath sets the mount (default "userpass").
 func WithMountPath(p string) Option {
-	return func(m *Method) error {
-		mount, err := gdsvault.CleanMountPath("userpass", p)
-		if err != nil {
-			return err
-		}
-		m.mount = mount
-		return nil
-	}
+	return func(m *Method) error { return login.SetMountPath(&m.mount, "userpass", p) }
 }
 
 // New returns a userpass method; the password is a value or a file re-read
@@ -40,15 +34,7 @@ func WithMountPath(p string) Option {
 // several joined with errors.Join.
 func New(username string, password gdsvault.Credential, opts ...Option) (*Method, error) {
 	m := &Method{username: strings.TrimSpace(username), password: password, mount: DefaultMountPath}
-	var errs []error
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(m); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := login.Apply(nil, m, opts)
 	if m.username == "" {
 		errs = append(errs, &gdsvault.ConfigError{Field: "username", Problem: "is not set", Hint: "set VAULT_USERNAME"})
 	}

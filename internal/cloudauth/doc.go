@@ -1,8 +1,8 @@
 // Package cloudauth holds what Vault's cloud auth methods (auth/gcp and
 // auth/azure) share: the checks of a role name, a mount path and a base URL,
-// the HTTP clients for a link-local metadata server and for a cloud API,
-// reading an answer, the text of an error, and keeping credentials out of
-// error messages.
+// the HTTP clients for a link-local metadata server and for a cloud API
+// (Clients), sending a request and reading its answer (Send), the text of an
+// error, and keeping credentials out of error messages.
 //
 // Everything here is worded for the method that calls it: the method's name
 // ("gcp", "azure") goes into field names, hints and error texts, so that a

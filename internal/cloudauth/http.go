@@ -35,6 +35,58 @@ func APIClient(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: timeout}
 }
 
+// Clients are a cloud auth method's HTTP clients: Metadata for its
+// link-local metadata server (GCE's, Azure IMDS), API for its cloud API (the
+// IAM API, Azure AD).
+type Clients struct {
+	Metadata, API *http.Client
+}
+
+// Use is the body of method's WithHTTPClient option: hc for both. A nil hc
+// is a *gdsvault.ConfigError for the field "<method> http client".
+func (c *Clients) Use(method string, hc *http.Client) error {
+	if hc == nil {
+		return &gdsvault.ConfigError{Field: method + " http client", Problem: "is nil"}
+	}
+	c.Metadata, c.API = hc, hc
+	return nil
+}
+
+// SetDefaults gives the clients Use did not set their defaults,
+// MetadataClient and APIClient, each call bounded by timeout.
+func (c *Clients) SetDefaults(timeout time.Duration) {
+	if c.Metadata == nil {
+		c.Metadata = MetadataClient(timeout)
+	}
+	if c.API == nil {
+		c.API = APIClient(timeout)
+	}
+}
+
+// Answer is a complete answer of a metadata server or a cloud API.
+type Answer struct {
+	StatusCode int
+	Header     http.Header
+	// Body is the body, cut at MaxBody bytes.
+	Body []byte
+}
+
+// Send sends req with hc and reads the answer (see ReadBody). When no
+// complete answer came, it returns the transport's error (see TransportErr,
+// with req's context) and an Answer whose StatusCode is the cut answer's, 0
+// when none came: the caller's hint tells the two apart.
+func Send(hc *http.Client, req *http.Request) (Answer, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Answer{}, TransportErr(req.Context(), err)
+	}
+	ans := Answer{StatusCode: resp.StatusCode, Header: resp.Header}
+	if ans.Body, err = ReadBody(resp); err != nil {
+		return ans, TransportErr(req.Context(), err)
+	}
+	return ans, nil
+}
+
 // ReadBody reads at most MaxBody bytes of resp's body, then drains (up to
 // 64 KiB more) and closes it, so that the connection can be used again.
 func ReadBody(resp *http.Response) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
@@ -173,5 +174,69 @@ func TestShort(t *testing.T) {
 		if got := Short(tt.in); got != tt.want {
 			t.Errorf("Short(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestClientsUseAndDefaults(t *testing.T) {
+	var def Clients
+	def.SetDefaults(3 * time.Second)
+	md, ok1 := def.Metadata.Transport.(*http.Transport)
+	api, ok2 := def.API.Transport.(*http.Transport)
+	if !ok1 || !ok2 || md.Proxy != nil || api.Proxy == nil || def.Metadata.Timeout != 3*time.Second || def.API.Timeout != 3*time.Second {
+		t.Errorf("SetDefaults = %+v", def)
+	}
+
+	hc := &http.Client{}
+	var c Clients
+	if err := c.Use("gcp", hc); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDefaults(time.Second)
+	if c.Metadata != hc || c.API != hc {
+		t.Errorf("SetDefaults replaced the clients of Use: %+v", c)
+	}
+	err := c.Use("azure", nil)
+	if ce := configError(t, err); ce.Field != "azure http client" || ce.Problem != "is nil" || c.Metadata != hc {
+		t.Errorf("Use(nil) = %v; clients %+v", err, c)
+	}
+}
+
+func TestSend(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cut":
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "partial")
+		case "/hang":
+			<-r.Context().Done()
+		default:
+			w.Header().Set("X-Answer", "yes")
+			w.WriteHeader(http.StatusTeapot)
+			_, _ = io.WriteString(w, "short and stout")
+		}
+	}))
+	defer srv.Close()
+	send := func(ctx context.Context, path string) (Answer, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path+"?secret=x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Send(srv.Client(), req)
+	}
+
+	ans, err := send(context.Background(), "/")
+	if err != nil || ans.StatusCode != http.StatusTeapot || ans.Header.Get("X-Answer") != "yes" || string(ans.Body) != "short and stout" {
+		t.Errorf("Send = %+v, %v", ans, err)
+	}
+	ans, err = send(context.Background(), "/cut")
+	if !errors.Is(err, io.ErrUnexpectedEOF) || ans.StatusCode != http.StatusOK {
+		t.Errorf("cut answer: Send = %+v, %v", ans, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	ans, err = send(ctx, "/hang")
+	if !errors.Is(err, context.DeadlineExceeded) || ans.StatusCode != 0 || strings.Contains(err.Error(), "secret=") {
+		t.Errorf("no answer: Send = %+v, %v", ans, err)
 	}
 }

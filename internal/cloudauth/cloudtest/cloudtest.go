@@ -22,6 +22,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gdsvault/gdsvault/internal/cloudauth"
 )
 
 // RandomHex is n random bytes in hex, for made-up tokens and IDs.
@@ -179,6 +182,26 @@ func redactJWT(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// AssertDefaultClients checks a cloud method's default clients (see
+// cloudauth.Clients.SetDefaults): the metadata server's goes around any
+// proxy, the API's through net/http's default proxy settings, and each call
+// of either is bounded by timeout.
+func AssertDefaultClients(tb testing.TB, c cloudauth.Clients, timeout time.Duration) {
+	tb.Helper()
+	if c.Metadata == nil || c.API == nil {
+		tb.Fatalf("clients = %+v, want both set", c)
+	}
+	if c.Metadata.Timeout != timeout || c.API.Timeout != timeout {
+		tb.Errorf("timeouts = %s, %s; want %s", c.Metadata.Timeout, c.API.Timeout, timeout)
+	}
+	if tr, ok := c.Metadata.Transport.(*http.Transport); !ok || tr.Proxy != nil {
+		tb.Errorf("the metadata server's transport uses a proxy")
+	}
+	if tr, ok := c.API.Transport.(*http.Transport); !ok || tr.Proxy == nil {
+		tb.Errorf("the API's transport ignores the default proxy settings")
+	}
 }
 
 // AssertNoSecret fails the test when text (what it is: "error"...) holds
