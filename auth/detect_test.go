@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth"
@@ -125,8 +124,7 @@ func TestDecisionErrors(t *testing.T) {
 // TestSeedExercise3 is the seed's vault_config.py: one program, the auth
 // method switched by VAULT_AUTH_METHOD, against a real Vault.
 func TestSeedExercise3(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := vaulttest.Context(t)
 	kv, ar := vault.UniqueName("kv"), vault.UniqueName("approle")
 	vault.EnableSecrets(t, kv, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, kv, "myapp/config", map[string]any{"db_host": "postgres.example.com"})

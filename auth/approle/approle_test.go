@@ -20,12 +20,6 @@ var vault *vaulttest.Server
 
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
 // lab provisions the seed's exercise 2 on its own mounts: a KV secret, a
 // read policy, an AppRole mount and role. It returns the KV mount, the
 // AppRole mount and the role.
@@ -51,7 +45,7 @@ func readWith(t *testing.T, m gdsvault.AuthMethod, kvMount string) error {
 		t.Fatal(err)
 	}
 	defer c.Close(context.Background())
-	s, err := c.GetSecret(ctx(t), kvMount+"/data/myapp/config")
+	s, err := c.GetSecret(vaulttest.Context(t), kvMount+"/data/myapp/config")
 	if err == nil && s.Data["db_host"] != "postgres.example.com" {
 		t.Fatalf("read %v", s.Data)
 	}
@@ -82,7 +76,7 @@ func TestLoginAndRead(t *testing.T) {
 	}
 	// The client's token carries the role's policy, not root's.
 	c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr))
-	a, err := m.Login(ctx(t), c)
+	a, err := m.Login(vaulttest.Context(t), c)
 	if err != nil || a.TTL() != time.Hour || !a.Renewable || len(a.TokenPolicies) == 0 {
 		t.Errorf("login auth = %+v, %v", a, err)
 	}
@@ -120,7 +114,7 @@ func TestSecretIDFileRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr))
-	if _, err := m.Login(ctx(t), c); err != nil {
+	if _, err := m.Login(vaulttest.Context(t), c); err != nil {
 		t.Fatal(err)
 	}
 	// Rotate: destroy the old secret ID in Vault and deliver a new one.
@@ -128,11 +122,11 @@ func TestSecretIDFileRotation(t *testing.T) {
 	if err := os.WriteFile(file, []byte(vault.SecretID(t, arMount, role)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Login(ctx(t), c); err != nil {
+	if _, err := m.Login(vaulttest.Context(t), c); err != nil {
 		t.Fatalf("login after rotation: %v (the file was not re-read?)", err)
 	}
 	os.Remove(file)
-	if _, err := m.Login(ctx(t), c); !errors.Is(err, gdsvault.ErrConfig) || !strings.Contains(err.Error(), file) {
+	if _, err := m.Login(vaulttest.Context(t), c); !errors.Is(err, gdsvault.ErrConfig) || !strings.Contains(err.Error(), file) {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -145,7 +139,7 @@ func TestSingleUseSecretID(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr))
-	_, err := m.Login(ctx(t), c)
+	_, err := m.Login(vaulttest.Context(t), c)
 	if !errors.Is(err, gdsvault.ErrAuthFailed) || !strings.Contains(err.Error(), "used up") {
 		t.Fatalf("second login with a single-use secret ID: %v", err)
 	}
@@ -169,7 +163,7 @@ func TestWrappedSecretID(t *testing.T) {
 		m := newMethod(wrapped, approle.WithRoleName(role))
 		c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr))
 		for i := 0; i < 2; i++ {
-			if _, err := m.Login(ctx(t), c); err != nil {
+			if _, err := m.Login(vaulttest.Context(t), c); err != nil {
 				t.Fatalf("login %d: %v", i, err)
 			}
 		}
@@ -181,7 +175,7 @@ func TestWrappedSecretID(t *testing.T) {
 	t.Run("attacker unwrapped first", func(t *testing.T) {
 		wrapped := vault.WrappedSecretID(t, arMount, role, time.Minute)
 		// The attacker's real unwrap, before the client's.
-		if _, err := vault.DoWithToken(ctx(t), http.MethodPost, "sys/wrapping/unwrap", nil, wrapped); err != nil {
+		if _, err := vault.DoWithToken(vaulttest.Context(t), http.MethodPost, "sys/wrapping/unwrap", nil, wrapped); err != nil {
 			t.Fatal(err)
 		}
 		err := readWith(t, newMethod(wrapped), kvMount)
@@ -219,7 +213,7 @@ func TestWrappedSecretID(t *testing.T) {
 			t.Fatalf("err = %v, want a WrappingError naming auth/token/create", err)
 		}
 		// The token was only looked up, not used: it is still valid.
-		if _, err := vault.DoWithToken(ctx(t), http.MethodPost, "sys/wrapping/lookup", map[string]any{"token": out.WrapInfo.Token}, ""); err != nil {
+		if _, err := vault.DoWithToken(vaulttest.Context(t), http.MethodPost, "sys/wrapping/lookup", map[string]any{"token": out.WrapInfo.Token}, ""); err != nil {
 			t.Errorf("lookup used the token up: %v", err)
 		}
 	})
@@ -318,7 +312,7 @@ func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
 	}{
 		{"used by someone else", func(t *testing.T) string {
 			w := vault.WrappedSecretID(t, arMount, role, time.Minute)
-			if _, err := vault.DoWithToken(ctx(t), http.MethodPost, "sys/wrapping/unwrap", nil, w); err != nil {
+			if _, err := vault.DoWithToken(vaulttest.Context(t), http.MethodPost, "sys/wrapping/unwrap", nil, w); err != nil {
 				t.Fatal(err)
 			}
 			return w
@@ -339,7 +333,7 @@ func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
 			rt.take()
 			var first error
 			for i := range 10 {
-				_, err := m.Login(ctx(t), c)
+				_, err := m.Login(vaulttest.Context(t), c)
 				var we *gdsvault.WrappingError
 				if !errors.Is(err, gdsvault.ErrWrappingTampered) || !errors.As(err, &we) {
 					t.Fatalf("login %d: err = %v, want ErrWrappingTampered", i, err)
@@ -359,7 +353,7 @@ func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
 			if err := os.WriteFile(file, []byte("  "+dead+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := m.Login(ctx(t), c); !errors.Is(err, gdsvault.ErrWrappingTampered) {
+			if _, err := m.Login(vaulttest.Context(t), c); !errors.Is(err, gdsvault.ErrWrappingTampered) {
 				t.Fatalf("same token rewritten: %v", err)
 			}
 			if n := rt.take(); len(n) != 0 {
@@ -374,7 +368,7 @@ func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
 			}
 			defer c2.Close(context.Background())
 			for range 3 {
-				if _, err := m.Login(ctx(t), c2); !errors.Is(err, gdsvault.ErrWrappingTampered) {
+				if _, err := m.Login(vaulttest.Context(t), c2); !errors.Is(err, gdsvault.ErrWrappingTampered) {
 					t.Fatalf("another client: %v", err)
 				}
 			}
@@ -387,7 +381,7 @@ func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
 				t.Fatal(err)
 			}
 			rt.take()
-			if _, err := m.Login(ctx(t), c); err != nil {
+			if _, err := m.Login(vaulttest.Context(t), c); err != nil {
 				t.Fatalf("login with a fresh wrapping token: %v", err)
 			}
 			if n := rt.take(); n[lookup] != 1 || n[unwrap] != 1 || n[login] != 1 {
@@ -396,7 +390,7 @@ func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
 			// Later logins reuse the unwrapped secret ID, even once the file
 			// is gone (deleted after use, as agents may do).
 			os.Remove(file)
-			if _, err := m.Login(ctx(t), c); err != nil {
+			if _, err := m.Login(vaulttest.Context(t), c); err != nil {
 				t.Fatalf("login after the file was removed: %v", err)
 			}
 			if n := rt.take(); n[lookup] != 0 || n[unwrap] != 0 || n[login] != 1 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/aws"
+	"github.com/gdsvault/gdsvault/auth/internal/authtest"
 	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
@@ -118,13 +119,7 @@ func newLab(t *testing.T, o labOptions) *lab {
 // login runs m.Login against the shared server with a tokenless client.
 func login(t *testing.T, m *aws.Method) (*gdsvault.Auth, error) {
 	t.Helper()
-	c, err := gdsvault.New(gdsvault.WithAddress(vault.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return m.Login(ctx, c)
+	return m.Login(vaulttest.Context(t), authtest.Client(t, vault.Addr))
 }
 
 func mustNew(t *testing.T, role string, opts ...aws.Option) *aws.Method {
@@ -190,13 +185,8 @@ func TestLoginReadsSecret(t *testing.T) {
 		t.Fatalf("auth = policies %v, metadata %v, ttl %v", auth.TokenPolicies, auth.Metadata, auth.TTL())
 	}
 
-	c, err := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithAuth(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	defer c.Close(ctx)
+	c := authtest.Client(t, vault.Addr, gdsvault.WithAuth(m))
+	ctx := vaulttest.Context(t)
 	s, err := c.GetSecret(ctx, l.kv+"/app/config")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -183,7 +184,7 @@ func (s *stsStandIn) verify(r *http.Request, call *stsCall) (code, msg string) {
 	}
 	signed := strings.Split(fields["SignedHeaders"], ";")
 	if s.serverID != "" {
-		if !contains(signed, "x-vault-aws-iam-server-id") || call.ServerID != s.serverID {
+		if !slices.Contains(signed, "x-vault-aws-iam-server-id") || call.ServerID != s.serverID {
 			return "AccessDenied", "the server ID header is missing, unsigned or wrong"
 		}
 	}
@@ -210,7 +211,7 @@ func (s *stsStandIn) verify(r *http.Request, call *stsCall) (code, msg string) {
 			re.Header[http.CanonicalHeaderKey(h)] = vals
 		}
 	}
-	if contains(signed, "content-length") != (len(body) > 0) || (len(body) > 0 && r.ContentLength != int64(len(body))) {
+	if slices.Contains(signed, "content-length") != (len(body) > 0) || (len(body) > 0 && r.ContentLength != int64(len(body))) {
 		return "SignatureDoesNotMatch", "content-length mismatch"
 	}
 	sum := sha256.Sum256(body)
@@ -248,15 +249,6 @@ func normalizePath(p string) string {
 		n += "/"
 	}
 	return n
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestStandInChecksSignatures: the stand-in accepts a correctly signed

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +15,10 @@ import (
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/azure"
+	"github.com/gdsvault/gdsvault/auth/internal/authtest"
+	"github.com/gdsvault/gdsvault/auth/internal/optiontest"
 	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
+	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
 var _ gdsvault.AuthMethod = (*azure.Method)(nil)
@@ -60,19 +61,7 @@ func TestNewValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := azure.New(tt.role, tt.opts...)
-			if tt.field == "" {
-				if err != nil || m == nil {
-					t.Fatalf("New = %v, %v", m, err)
-				}
-				return
-			}
-			var ce *gdsvault.ConfigError
-			if m != nil || !errors.As(err, &ce) || !errors.Is(err, gdsvault.ErrConfig) {
-				t.Fatalf("New = %v, %v; want a *gdsvault.ConfigError", m, err)
-			}
-			if ce.Field != tt.field || ce.Problem == "" {
-				t.Fatalf("ConfigError = %+v, want field %q", ce, tt.field)
-			}
+			optiontest.Expect(t, m, err, tt.field)
 		})
 	}
 	_, err := azure.New("", azure.WithWorkloadIdentity("", "", gdsvault.Credential{}))
@@ -120,7 +109,7 @@ func TestManagedIdentityLogin(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := len(proxy.All())
-			auth, err := m.Login(ctxT(t), newClient(t, proxy.URL, gdsvault.WithNamespace(tt.namespace)))
+			auth, err := m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL, gdsvault.WithNamespace(tt.namespace)))
 			// A server with namespaces (OpenBao, Vault Enterprise) has no
 			// team-a: 404 namespace not found; one without ignores the
 			// header. Either way the header went along (checked below).
@@ -180,7 +169,7 @@ func TestVaultRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.Login(ctxT(t), newClient(t, proxy.URL))
+	_, err = m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 	var re *gdsvault.ResponseError
 	if !errors.Is(err, gdsvault.ErrAuthFailed) || !errors.As(err, &re) || re.StatusCode != http.StatusBadRequest ||
 		!strings.Contains(err.Error(), `invalid role name "no-such-role"`) {
@@ -201,7 +190,7 @@ func TestWithVMSkipsInstanceMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.Login(ctxT(t), newClient(t, proxy.URL))
+	_, err = m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 	if !errors.Is(err, gdsvault.ErrInternal) {
 		t.Fatalf("err = %v", err)
 	}
@@ -244,7 +233,7 @@ func TestWorkloadIdentityRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		aad.expect(assertion)
-		_, err := m.Login(ctxT(t), newClient(t, proxy.URL))
+		_, err := m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 		if !errors.Is(err, gdsvault.ErrInternal) {
 			t.Fatalf("login %d: err = %v, want ErrInternal", i, err)
 		}
@@ -281,7 +270,7 @@ func TestWorkloadIdentityRotation(t *testing.T) {
 		if err := os.Remove(file); err != nil {
 			t.Fatal(err)
 		}
-		_, err := m.Login(ctxT(t), newClient(t, proxy.URL))
+		_, err := m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 		var ce *gdsvault.ConfigError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), file) {
 			t.Fatalf("err = %v, want a ConfigError naming the file", err)
@@ -333,16 +322,12 @@ func TestIMDSErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = m.Login(ctxT(t), newClient(t, proxy.URL))
+			_, err = m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 			var ae *azure.Error
 			if !errors.As(err, &ae) || ae.StatusCode != tt.status || ae.Hint == "" || strings.Contains(ae.URL, "?") {
 				t.Fatalf("err = %#v, want *azure.Error with status %d", err, tt.status)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			cloudtest.AssertMentions(t, err, tt.want...)
 			if n := len(proxy.All()); n != 0 {
 				t.Errorf("Vault was asked %d times", n)
 			}
@@ -388,16 +373,12 @@ func TestAADErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = m.Login(ctxT(t), newClient(t, "http://127.0.0.1:1"))
+			_, err = m.Login(vaulttest.Context(t), authtest.Client(t, "http://127.0.0.1:1"))
 			var ae *azure.Error
 			if !errors.As(err, &ae) || ae.StatusCode != tt.status || ae.Method != http.MethodPost || ae.URL != aad.URL+"/"+tenantID+"/oauth2/v2.0/token" {
 				t.Fatalf("err = %#v", err)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			cloudtest.AssertMentions(t, err, tt.want...)
 			if strings.Contains(err.Error(), "Trace ID") {
 				t.Errorf("error keeps Azure AD's trace lines: %v", err)
 			}
@@ -409,18 +390,13 @@ func TestAADErrors(t *testing.T) {
 // TestIMDSUnreachable: without IMDS (a closed port) Login fails at once with
 // a *azure.Error wrapping the connection error, with a hint.
 func TestIMDSUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := "http://" + l.Addr().String()
-	l.Close()
+	addr := "http://" + cloudtest.ClosedAddr(t)
 	m, err := azure.New("web", azure.WithIMDSEndpoint(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = m.Login(ctxT(t), newClient(t, "http://127.0.0.1:1"))
+	_, err = m.Login(vaulttest.Context(t), authtest.Client(t, "http://127.0.0.1:1"))
 	var ae *azure.Error
 	if !errors.As(err, &ae) || ae.StatusCode != 0 || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("err = %#v, want *azure.Error wrapping ECONNREFUSED", err)
@@ -428,11 +404,7 @@ func TestIMDSUnreachable(t *testing.T) {
 	if d := time.Since(start); d > azure.DefaultTimeout {
 		t.Errorf("took %s", d)
 	}
-	for _, w := range []string{"no answer", addr + "/metadata/identity/oauth2/token", "not running on an Azure VM", "WithWorkloadIdentity", "another auth method"} {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q lacks %q", err, w)
-		}
-	}
+	cloudtest.AssertMentions(t, err, "no answer", addr+"/metadata/identity/oauth2/token", "not running on an Azure VM", "WithWorkloadIdentity", "another auth method")
 	if strings.Contains(err.Error(), "resource=") {
 		t.Errorf("the error repeats the query: %v", err)
 	}
@@ -446,16 +418,10 @@ func TestIMDSHangs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = m.Login(ctx, newClient(t, "http://127.0.0.1:1"))
+	err = cloudtest.LoginHanging(t, m)
 	var ae *azure.Error
 	if !errors.As(err, &ae) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %#v, want *azure.Error wrapping context.DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %s", d)
 	}
 }
 
@@ -467,18 +433,8 @@ func TestPrintedForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "azure(role=web mount=azure resource=https://management.azure.com/ flow=workload-identity tenant=" + tenantID +
-		" client_id=app-id token=value [redacted] authority=https://login.microsoftonline.com)"
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("auth", "method", m)
-	for _, got := range []string{m.String(), fmt.Sprintf("%v", m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m)} {
-		if got != want {
-			t.Errorf("printed %q\nwant    %q", got, want)
-		}
-	}
-	if !strings.Contains(buf.String(), want) || strings.Contains(buf.String(), "super-secret") {
-		t.Errorf("slog: %s", buf.String())
-	}
+	authtest.AssertPrinted(t, m, "azure(role=web mount=azure resource=https://management.azure.com/ flow=workload-identity tenant="+tenantID+
+		" client_id=app-id token=value [redacted] authority=https://login.microsoftonline.com)", "super-secret")
 	mi, _ := azure.New("web", azure.WithClientID("cid"), azure.WithVM(subscriptionID, resourceGroup, "vm1", ""))
 	if got := mi.String(); got != "azure(role=web mount=azure resource=https://management.azure.com/ flow=managed-identity imds=http://169.254.169.254 client_id=cid subscription="+
 		subscriptionID+" resource_group="+resourceGroup+" vm=vm1)" || mi.Role() != "web" || mi.MountPath() != "azure" {

@@ -1,13 +1,10 @@
 package azure_test
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"testing"
-	"time"
 
-	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
@@ -22,24 +19,6 @@ const (
 	subscriptionID = "0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"
 	resourceGroup  = "rg-vault-test"
 )
-
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// newClient is a tokenless client for addr (the recording proxy).
-func newClient(t testing.TB, addr string, opts ...gdsvault.Option) *gdsvault.Client {
-	t.Helper()
-	c, err := gdsvault.New(append([]gdsvault.Option{gdsvault.WithAddress(addr)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
-}
 
 // azureMount enables the azure auth method on a fresh mount, configured with
 // a tenant and the default resource (Vault accepts both without asking

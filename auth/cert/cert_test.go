@@ -1,10 +1,8 @@
 package cert_test
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/cert"
@@ -12,8 +10,7 @@ import (
 )
 
 func TestCertLogin(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := vaulttest.Context(t)
 	s := vaulttest.Start(t, vaulttest.Options{TLS: true})
 	mount := "tls-clients"
 	s.EnableAuth(t, mount, "cert")

@@ -1,13 +1,11 @@
 package gcp_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,7 +13,10 @@ import (
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/gcp"
+	"github.com/gdsvault/gdsvault/auth/internal/authtest"
+	"github.com/gdsvault/gdsvault/auth/internal/optiontest"
 	"github.com/gdsvault/gdsvault/internal/cloudauth/cloudtest"
+	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
 var _ gdsvault.AuthMethod = (*gcp.Method)(nil)
@@ -55,19 +56,7 @@ func TestNewValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := gcp.New(tt.role, tt.opts...)
-			if tt.field == "" {
-				if err != nil || m == nil {
-					t.Fatalf("New = %v, %v", m, err)
-				}
-				return
-			}
-			var ce *gdsvault.ConfigError
-			if m != nil || !errors.As(err, &ce) || !errors.Is(err, gdsvault.ErrConfig) {
-				t.Fatalf("New = %v, %v; want a *gdsvault.ConfigError", m, err)
-			}
-			if ce.Field != tt.field || ce.Problem == "" {
-				t.Fatalf("ConfigError = %+v, want field %q", ce, tt.field)
-			}
+			optiontest.Expect(t, m, err, tt.field)
 		})
 	}
 	// Several problems come back together.
@@ -96,8 +85,8 @@ func TestGCELoginRejectedByVault(t *testing.T) {
 	}
 	for i, ns := range []string{"", "team-a"} {
 		t.Run("namespace="+ns, func(t *testing.T) {
-			c := newClient(t, proxy.URL, gdsvault.WithNamespace(ns))
-			auth, err := m.Login(ctxT(t), c)
+			c := authtest.Client(t, proxy.URL, gdsvault.WithNamespace(ns))
+			auth, err := m.Login(vaulttest.Context(t), c)
 			// A server with namespaces (OpenBao, Vault Enterprise) has no
 			// team-a: it answers 404 namespace not found; one without
 			// ignores the header. Either way the header went along
@@ -158,7 +147,7 @@ func TestIAMLoginRejectedByVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	auth, err := m.Login(ctxT(t), newClient(t, proxy.URL))
+	auth, err := m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 	if auth != nil || !errors.Is(err, gdsvault.ErrAuthFailed) || !strings.Contains(err.Error(), "public key") {
 		t.Fatalf("Login = %v, %v; want ErrAuthFailed about the public key", auth, err)
 	}
@@ -210,17 +199,17 @@ func TestIAMLoginAcceptedByVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := m.Login(ctxT(t), newClient(t, proxy.URL))
+	auth, err := m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 	if err != nil {
 		t.Fatalf("Login: %v", err)
 	}
-	if auth.ClientToken.IsZero() || !contains(auth.TokenPolicies, policy) || auth.Metadata["service_account_email"] != saEmail {
+	if auth.ClientToken.IsZero() || !slices.Contains(auth.TokenPolicies, policy) || auth.Metadata["service_account_email"] != saEmail {
 		t.Fatalf("auth = %+v", auth)
 	}
 	t.Logf("real Vault answered: 200, policies %v, metadata %v, ttl %s", auth.Policies, auth.Metadata, auth.TTL())
 
-	c := newClient(t, proxy.URL, gdsvault.WithAuth(m))
-	s, err := c.GetSecret(ctxT(t), kv+"/app")
+	c := authtest.Client(t, proxy.URL, gdsvault.WithAuth(m))
+	s, err := c.GetSecret(vaulttest.Context(t), kv+"/app")
 	if err != nil || s.Data["db_pass"] != "from-vault" {
 		t.Fatalf("GetSecret with the gcp login = %v, %v", s, err)
 	}
@@ -257,21 +246,12 @@ func TestIAMLoginAcceptedByVault(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = m2.Login(ctxT(t), newClient(t, proxy.URL))
+		_, err = m2.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 		if !errors.Is(err, gdsvault.ErrAuthFailed) || !strings.Contains(err.Error(), "not authorized") {
 			t.Fatalf("Login as an unbound account = %v, want ErrAuthFailed (not authorized)", err)
 		}
 		t.Logf("real Vault answered: %v", err)
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestMetadataErrors: every way the metadata server can fail is a *gcp.Error
@@ -320,16 +300,12 @@ func TestMetadataErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = m.Login(ctxT(t), newClient(t, proxy.URL))
+			_, err = m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 			var ge *gcp.Error
 			if !errors.As(err, &ge) || ge.StatusCode != tt.status || ge.Hint == "" || ge.Method != http.MethodGet {
 				t.Fatalf("err = %#v, want *gcp.Error with status %d and a hint", err, tt.status)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			cloudtest.AssertMentions(t, err, tt.want...)
 			if strings.Contains(ge.URL, "?") {
 				t.Errorf("URL keeps its query: %s", ge.URL)
 			}
@@ -374,17 +350,13 @@ func TestIAMErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = m.Login(ctxT(t), newClient(t, "http://127.0.0.1:1"))
+			_, err = m.Login(vaulttest.Context(t), authtest.Client(t, "http://127.0.0.1:1"))
 			var ge *gcp.Error
 			if !errors.As(err, &ge) || ge.StatusCode != tt.status || ge.Method != http.MethodPost ||
 				ge.URL != iam.URL+"/v1/projects/-/serviceAccounts/"+saEmail+":signJwt" {
 				t.Fatalf("err = %#v", err)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			cloudtest.AssertMentions(t, err, tt.want...)
 			cloudtest.AssertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err), md.accessToken)
 			if reqs := iam.All(); len(reqs) != 1 || reqs[0].Header.Get("Authorization") != "Bearer "+md.accessToken {
 				t.Errorf("signJwt requests: %d", len(reqs))
@@ -397,12 +369,7 @@ func TestIAMErrors(t *testing.T) {
 // fails at once with a *gcp.Error that wraps the connection error and says
 // what to do.
 func TestMetadataUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := cloudtest.ClosedAddr(t)
 	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	for _, iam := range []bool{false, true} {
 		opts := []gcp.Option{gcp.WithMetadataHost(addr)}
@@ -414,7 +381,7 @@ func TestMetadataUnreachable(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = m.Login(ctxT(t), newClient(t, proxy.URL))
+		_, err = m.Login(vaulttest.Context(t), authtest.Client(t, proxy.URL))
 		var ge *gcp.Error
 		if !errors.As(err, &ge) || ge.StatusCode != 0 || !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Fatalf("err = %#v, want *gcp.Error wrapping ECONNREFUSED", err)
@@ -422,11 +389,7 @@ func TestMetadataUnreachable(t *testing.T) {
 		if d := time.Since(start); d > gcp.DefaultTimeout {
 			t.Errorf("took %s", d)
 		}
-		for _, w := range []string{"no answer", addr, "not running on GCE", "GCE_METADATA_HOST", "another auth method"} {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("error %q lacks %q", err, w)
-			}
-		}
+		cloudtest.AssertMentions(t, err, "no answer", addr, "not running on GCE", "GCE_METADATA_HOST", "another auth method")
 	}
 	if n := len(proxy.All()); n != 0 {
 		t.Errorf("Vault was asked %d times", n)
@@ -442,16 +405,10 @@ func TestMetadataHangs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = m.Login(ctx, newClient(t, "http://127.0.0.1:1"))
+	err = cloudtest.LoginHanging(t, m)
 	var ge *gcp.Error
 	if !errors.As(err, &ge) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %#v, want *gcp.Error wrapping context.DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %s", d)
 	}
 }
 
@@ -462,17 +419,7 @@ func TestPrintedForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "gcp(role=web mount=team/gcp flow=iam service_account=" + saEmail + " iam=https://iamcredentials.googleapis.com metadata=metadata.google.internal)"
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("auth", "method", m)
-	for _, got := range []string{m.String(), fmt.Sprintf("%v", m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%s", m)} {
-		if got != want {
-			t.Errorf("printed %q, want %q", got, want)
-		}
-	}
-	if !strings.Contains(buf.String(), want) {
-		t.Errorf("slog: %s", buf.String())
-	}
+	authtest.AssertPrinted(t, m, "gcp(role=web mount=team/gcp flow=iam service_account="+saEmail+" iam=https://iamcredentials.googleapis.com metadata=metadata.google.internal)")
 	g, _ := gcp.New("web")
 	if g.String() != "gcp(role=web mount=gcp flow=gce metadata=metadata.google.internal)" || g.Role() != "web" || g.MountPath() != "gcp" {
 		t.Errorf("GCE method = %s", g)

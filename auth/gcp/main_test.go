@@ -1,15 +1,12 @@
 package gcp_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
@@ -40,24 +37,6 @@ func TestMain(m *testing.M) {
 	code := vaulttest.Main(m, vaulttest.Options{}, &vault, func(*vaulttest.Server) { os.Unsetenv("GCE_METADATA_HOST") })
 	google.Close()
 	os.Exit(code)
-}
-
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// newClient is a tokenless client for addr (the recording proxy).
-func newClient(t testing.TB, addr string, opts ...gdsvault.Option) *gdsvault.Client {
-	t.Helper()
-	c, err := gdsvault.New(append([]gdsvault.Option{gdsvault.WithAddress(addr)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
 }
 
 // gcpMount enables the gcp auth method on a fresh mount, with config when

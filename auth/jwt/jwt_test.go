@@ -1,29 +1,25 @@
 package jwt_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
-	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/authtest"
+	"github.com/gdsvault/gdsvault/auth/internal/optiontest"
 	"github.com/gdsvault/gdsvault/auth/jwt"
 	"github.com/gdsvault/gdsvault/vaulttest"
 )
@@ -31,12 +27,6 @@ import (
 var vault *vaulttest.Server
 
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
-
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
 
 // issuer signs ES256 JWTs with its own P-256 key.
 type issuer struct{ key *ecdsa.PrivateKey }
@@ -73,24 +63,8 @@ func (is *issuer) Sign(t *testing.T, sub string, extra map[string]any) string {
 		"nbf": now.Unix(),
 		"exp": now.Add(10 * time.Minute).Unix(),
 	}
-	for k, v := range extra {
-		claims[k] = v
-	}
-	enc := base64.RawURLEncoding
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed := enc.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT"}`)) + "." + enc.EncodeToString(payload)
-	h := sha256.Sum256([]byte(signed))
-	r, s, err := ecdsa.Sign(rand.Reader, is.key, h[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64) // ES256: r||s, 32 bytes each
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return signed + "." + enc.EncodeToString(sig)
+	maps.Copy(claims, extra)
+	return authtest.SignES256(t, is.key, claims)
 }
 
 // fixture is a jwt auth mount of the shared Vault that trusts one issuer,
@@ -125,13 +99,7 @@ func setup(t *testing.T, mount string) *fixture {
 }
 
 func newClient(t *testing.T, opts ...gdsvault.Option) *gdsvault.Client {
-	t.Helper()
-	c, err := gdsvault.New(append([]gdsvault.Option{gdsvault.WithAddress(vault.Addr)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return authtest.Client(t, vault.Addr, opts...)
 }
 
 func newMethod(t *testing.T, role string, opts ...jwt.Option) *jwt.Method {
@@ -141,29 +109,6 @@ func newMethod(t *testing.T, role string, opts ...jwt.Option) *jwt.Method {
 		t.Fatal(err)
 	}
 	return m
-}
-
-// writeToken replaces the token file atomically, as token issuers do.
-func writeToken(t *testing.T, path, tok string) {
-	t.Helper()
-	if err := os.WriteFile(path+".tmp", []byte(tok+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// assertNoSecret fails when any of outputs holds any of secrets.
-func assertNoSecret(t *testing.T, outputs []string, secrets ...string) {
-	t.Helper()
-	for _, out := range outputs {
-		for _, s := range secrets {
-			if s != "" && strings.Contains(out, s) {
-				t.Fatalf("a secret leaked into %q", out)
-			}
-		}
-	}
 }
 
 func TestNewValidation(t *testing.T) {
@@ -206,24 +151,10 @@ func TestNewValidation(t *testing.T) {
 				}
 				return
 			}
-			if m != nil || !errors.Is(err, gdsvault.ErrConfig) {
-				t.Fatalf("New = %v, %v; want nil and ErrConfig", m, err)
+			if m != nil {
+				t.Fatalf("New = %v, %v; want nil and an error", m, err)
 			}
-			errs := []error{err}
-			if j, ok := err.(interface{ Unwrap() []error }); ok {
-				errs = j.Unwrap()
-			}
-			var fields []string
-			for _, e := range errs {
-				var ce *gdsvault.ConfigError
-				if !errors.As(e, &ce) || ce.Problem == "" || ce.Hint == "" {
-					t.Fatalf("%#v is not a *ConfigError with a problem and a hint", e)
-				}
-				fields = append(fields, ce.Field)
-			}
-			if !slices.Equal(fields, tt.wantField) {
-				t.Fatalf("fields = %q, want %q (err: %v)", fields, tt.wantField, err)
-			}
+			optiontest.CheckExplained(t, err, tt.wantField...)
 		})
 	}
 }
@@ -237,18 +168,18 @@ func TestLoginAndReadSecret(t *testing.T) {
 	m := newMethod(t, f.role, jwt.WithMountPath(f.mount), jwt.WithToken(gdsvault.CredentialFile(path)))
 	c := newClient(t, gdsvault.WithAuth(m))
 
-	s, err := c.GetSecret(ctx(t), "secret/"+f.secret)
+	s, err := c.GetSecret(vaulttest.Context(t), "secret/"+f.secret)
 	if err != nil {
 		t.Fatalf("GetSecret: %v", err)
 	}
 	if s.Data["deploy_key"] != "k-123" {
 		t.Fatalf("data = %v", s.Data)
 	}
-	if _, err := c.GetSecret(ctx(t), "secret/other"); !errors.Is(err, gdsvault.ErrPermissionDenied) {
+	if _, err := c.GetSecret(vaulttest.Context(t), "secret/other"); !errors.Is(err, gdsvault.ErrPermissionDenied) {
 		t.Fatalf("read outside the policy: %v, want ErrPermissionDenied", err)
 	}
 
-	a, err := m.Login(ctx(t), newClient(t))
+	a, err := m.Login(vaulttest.Context(t), newClient(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,13 +195,13 @@ func TestTokenFileReadAtEveryLogin(t *testing.T) {
 	t.Parallel()
 	f := setup(t, vault.UniqueName("jwt"))
 	path := filepath.Join(t.TempDir(), "token")
-	writeToken(t, path, f.issuer.Sign(t, "first", nil))
+	authtest.ReplaceFile(t, path, f.issuer.Sign(t, "first", nil))
 	m := newMethod(t, f.role, jwt.WithMountPath(f.mount), jwt.WithToken(gdsvault.CredentialFile(path)))
 	c := newClient(t)
 
 	login := func(wantSubject string) {
 		t.Helper()
-		a, err := m.Login(ctx(t), c)
+		a, err := m.Login(vaulttest.Context(t), c)
 		if err != nil {
 			t.Fatalf("login as %s: %v", wantSubject, err)
 		}
@@ -280,12 +211,12 @@ func TestTokenFileReadAtEveryLogin(t *testing.T) {
 	}
 	login("first")
 
-	writeToken(t, path, f.issuer.Sign(t, "stale", map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}))
-	if _, err := m.Login(ctx(t), c); !errors.Is(err, gdsvault.ErrAuthFailed) {
+	authtest.ReplaceFile(t, path, f.issuer.Sign(t, "stale", map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}))
+	if _, err := m.Login(vaulttest.Context(t), c); !errors.Is(err, gdsvault.ErrAuthFailed) {
 		t.Fatalf("login with the expired token now in the file: %v, want ErrAuthFailed", err)
 	}
 
-	writeToken(t, path, f.issuer.Sign(t, "second", nil))
+	authtest.ReplaceFile(t, path, f.issuer.Sign(t, "second", nil))
 	login("second")
 }
 
@@ -301,11 +232,11 @@ func TestCustomMountPath(t *testing.T) {
 	if got, want := m.String(), "jwt(role=deploy, mount="+mount+")"; got != want {
 		t.Fatalf("String() = %q, want %q", got, want)
 	}
-	if _, err := newClient(t, gdsvault.WithAuth(m)).GetSecret(ctx(t), "secret/"+f.secret); err != nil {
+	if _, err := newClient(t, gdsvault.WithAuth(m)).GetSecret(vaulttest.Context(t), "secret/"+f.secret); err != nil {
 		t.Fatalf("GetSecret through %s: %v", mount, err)
 	}
 
-	_, err := newMethod(t, f.role, jwt.WithToken(cred)).Login(ctx(t), newClient(t))
+	_, err := newMethod(t, f.role, jwt.WithToken(cred)).Login(vaulttest.Context(t), newClient(t))
 	if !errors.Is(err, gdsvault.ErrAuthFailed) || !strings.Contains(err.Error(), "auth/jwt") {
 		t.Fatalf("login at the default mount: %v, want ErrAuthFailed naming auth/jwt", err)
 	}
@@ -340,17 +271,8 @@ func TestLoginRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMethod(t, tt.role, jwt.WithMountPath(f.mount), jwt.WithToken(gdsvault.CredentialValue(tt.jwt)))
-			a, err := m.Login(ctx(t), c)
-			if a != nil || !errors.Is(err, gdsvault.ErrAuthFailed) {
-				t.Fatalf("Login = %v, %v; want ErrAuthFailed", a, err)
-			}
-			var re *gdsvault.ResponseError
-			if !errors.As(err, &re) || re.StatusCode < 400 || re.StatusCode >= 500 {
-				t.Fatalf("err = %#v, want a 4xx *ResponseError", err)
-			}
-			assertNoSecret(t, []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err),
-				fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprint(m)}, tt.jwt)
-			t.Logf("%v", err)
+			a, err := m.Login(vaulttest.Context(t), c)
+			authtest.AssertRefused(t, m, a, err, tt.jwt)
 		})
 	}
 }
@@ -374,7 +296,7 @@ func TestTokenFileMissing(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMethod(t, "deploy", jwt.WithToken(gdsvault.CredentialFile(tt.path)))
-			_, err := m.Login(ctx(t), c)
+			_, err := m.Login(vaulttest.Context(t), c)
 			var ce *gdsvault.ConfigError
 			if !errors.Is(err, gdsvault.ErrConfig) || !errors.As(err, &ce) || ce.Field != "jwt token" || ce.Hint == "" ||
 				!strings.Contains(err.Error(), tt.path) || !strings.Contains(err.Error(), tt.want) {
@@ -401,50 +323,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	f := setup(t, vault.UniqueName("jwt"))
 	good := f.issuer.Sign(t, "printer", nil)
 	bad := newIssuer(t).Sign(t, "printer", nil)
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
-	var seen []string
-	var vaultToken string
-	for _, tok := range []string{good, bad} {
-		m := newMethod(t, f.role, jwt.WithMountPath(f.mount), jwt.WithToken(gdsvault.CredentialValue(tok)))
-		c := newClient(t, gdsvault.WithAuth(m), gdsvault.WithLogger(logger))
-		s, err := c.GetSecret(ctx(t), "secret/"+f.secret)
-		seen = append(seen, fmt.Sprintf("%v", s), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%v", c))
-		if err != nil {
-			seen = append(seen, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
-		}
-		a, err := m.Login(ctx(t), c)
-		seen = append(seen, fmt.Sprintf("%+v", a), fmt.Sprintf("%#v", a))
-		if err != nil {
-			seen = append(seen, err.Error(), fmt.Sprintf("%+v", err))
-		} else {
-			vaultToken = a.ClientToken.Reveal()
-		}
-	}
-	if vaultToken == "" {
-		t.Fatal("the good token did not log in")
-	}
-	log := logs.String()
-	if !strings.Contains(log, "auth/"+f.mount+"/login") {
-		t.Fatalf("the debug log does not show the login requests:\n%s", log)
-	}
-	assertNoSecret(t, append(seen, log), good, bad, vaultToken)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	authtest.AssertSecretsNeverPrinted(t, vault.Addr, f.mount, "secret/"+f.secret, func(tok string) gdsvault.AuthMethod {
+		return newMethod(t, f.role, jwt.WithMountPath(f.mount), jwt.WithToken(gdsvault.CredentialValue(tok)))
+	}, good, bad)
 }

@@ -2,18 +2,13 @@ package kubernetes_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +21,8 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/authtest"
+	"github.com/gdsvault/gdsvault/auth/internal/optiontest"
 	"github.com/gdsvault/gdsvault/auth/kubernetes"
 	"github.com/gdsvault/gdsvault/vaulttest"
 )
@@ -34,34 +31,7 @@ var vault *vaulttest.Server
 
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
 // ---- JWTs -----------------------------------------------------------------
-
-// signES256 returns a compact JWS of claims signed with key (ES256: the
-// signature is r||s, 32 bytes each).
-func signES256(t testing.TB, key *ecdsa.PrivateKey, claims map[string]any) string {
-	t.Helper()
-	enc := base64.RawURLEncoding
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed := enc.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT"}`)) + "." + enc.EncodeToString(payload)
-	h := sha256.Sum256([]byte(signed))
-	r, s, err := ecdsa.Sign(rand.Reader, key, h[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return signed + "." + enc.EncodeToString(sig)
-}
 
 // serviceAccount is a Kubernetes service account.
 type serviceAccount struct{ Namespace, Name, UID string }
@@ -157,7 +127,7 @@ func (k *cluster) Sign(t *testing.T, sa serviceAccount, projected bool, extra ma
 	for name, v := range extra {
 		claims[name] = v
 	}
-	return signES256(t, k.key, claims)
+	return authtest.SignES256(t, k.key, claims)
 }
 
 // Revoke makes the stand-in refuse tok from now on.
@@ -281,13 +251,7 @@ func setup(t *testing.T, mount string) *fixture {
 }
 
 func newClient(t *testing.T, opts ...gdsvault.Option) *gdsvault.Client {
-	t.Helper()
-	c, err := gdsvault.New(append([]gdsvault.Option{gdsvault.WithAddress(vault.Addr)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return authtest.Client(t, vault.Addr, opts...)
 }
 
 func newMethod(t *testing.T, role string, opts ...kubernetes.Option) *kubernetes.Method {
@@ -297,31 +261,6 @@ func newMethod(t *testing.T, role string, opts ...kubernetes.Option) *kubernetes
 		t.Fatal(err)
 	}
 	return m
-}
-
-// writeToken writes tok to path the way the kubelet rotates projected
-// tokens: a new file renamed over the old one.
-func writeToken(t *testing.T, path, tok string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// assertNoSecret fails when any of outputs holds any of secrets.
-func assertNoSecret(t *testing.T, outputs []string, secrets ...string) {
-	t.Helper()
-	for _, out := range outputs {
-		for _, s := range secrets {
-			if s != "" && strings.Contains(out, s) {
-				t.Fatalf("a secret leaked into %q", out)
-			}
-		}
-	}
 }
 
 // ---- tests ----------------------------------------------------------------
@@ -367,32 +306,12 @@ func TestNewValidation(t *testing.T) {
 				}
 				return
 			}
-			if m != nil || !errors.Is(err, gdsvault.ErrConfig) {
-				t.Fatalf("New = %v, %v; want nil and ErrConfig", m, err)
+			if m != nil {
+				t.Fatalf("New = %v, %v; want nil and an error", m, err)
 			}
-			var fields []string
-			for _, e := range flatten(err) {
-				var ce *gdsvault.ConfigError
-				if !errors.As(e, &ce) {
-					t.Fatalf("%T is not a *ConfigError: %v", e, e)
-				}
-				if ce.Problem == "" || ce.Hint == "" {
-					t.Errorf("ConfigError %+v lacks a problem or a hint", ce)
-				}
-				fields = append(fields, ce.Field)
-			}
-			if !slices.Equal(fields, tt.wantField) {
-				t.Fatalf("fields = %q, want %q (err: %v)", fields, tt.wantField, err)
-			}
+			optiontest.CheckExplained(t, err, tt.wantField...)
 		})
 	}
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // TestLoginAndReadSecret: a client built WithAuth logs in on its first
@@ -406,7 +325,7 @@ func TestLoginAndReadSecret(t *testing.T) {
 	m := newMethod(t, f.role, kubernetes.WithMountPath(f.mount), kubernetes.WithToken(gdsvault.CredentialFile(path)))
 	c := newClient(t, gdsvault.WithAuth(m))
 
-	s, err := c.GetSecret(ctx(t), "secret/"+f.secret)
+	s, err := c.GetSecret(vaulttest.Context(t), "secret/"+f.secret)
 	if err != nil {
 		t.Fatalf("GetSecret: %v", err)
 	}
@@ -416,12 +335,12 @@ func TestLoginAndReadSecret(t *testing.T) {
 	if got := f.cluster.Reviewed(); !slices.Equal(got, []string{jwt}) {
 		t.Fatalf("reviewed %d tokens, want exactly the service account's one", len(got))
 	}
-	if _, err := c.GetSecret(ctx(t), "secret/other"); !errors.Is(err, gdsvault.ErrPermissionDenied) {
+	if _, err := c.GetSecret(vaulttest.Context(t), "secret/other"); !errors.Is(err, gdsvault.ErrPermissionDenied) {
 		t.Fatalf("read outside the policy: %v, want ErrPermissionDenied", err)
 	}
 
 	// The auth block carries what Vault learned from the token.
-	a, err := m.Login(ctx(t), newClient(t))
+	a, err := m.Login(vaulttest.Context(t), newClient(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,20 +360,20 @@ func TestTokenFileRotated(t *testing.T) {
 	f := setup(t, vault.UniqueName("kubernetes"))
 	first := f.cluster.Issue(t, f.sa, true)
 	path := filepath.Join(t.TempDir(), "token")
-	writeToken(t, path, first)
+	authtest.ReplaceFile(t, path, first)
 	m := newMethod(t, f.role, kubernetes.WithMountPath(f.mount), kubernetes.WithToken(gdsvault.CredentialFile(path)))
 	c := newClient(t)
 
-	a1, err := m.Login(ctx(t), c)
+	a1, err := m.Login(vaulttest.Context(t), c)
 	if err != nil {
 		t.Fatalf("first login: %v", err)
 	}
 
 	second := f.cluster.Issue(t, f.sa, true)
-	writeToken(t, path, second)
+	authtest.ReplaceFile(t, path, second)
 	f.cluster.Revoke(first)
 
-	a2, err := m.Login(ctx(t), c)
+	a2, err := m.Login(vaulttest.Context(t), c)
 	if err != nil {
 		t.Fatalf("login after rotation: %v", err)
 	}
@@ -469,7 +388,7 @@ func TestTokenFileRotated(t *testing.T) {
 	// The old token is really refused now: the second login succeeded
 	// because it read the file again.
 	stale := newMethod(t, f.role, kubernetes.WithMountPath(f.mount), kubernetes.WithToken(gdsvault.CredentialValue(first)))
-	if _, err := stale.Login(ctx(t), c); !errors.Is(err, gdsvault.ErrAuthFailed) {
+	if _, err := stale.Login(vaulttest.Context(t), c); !errors.Is(err, gdsvault.ErrAuthFailed) {
 		t.Fatalf("login with the revoked token: %v, want ErrAuthFailed", err)
 	}
 }
@@ -487,12 +406,12 @@ func TestCustomMountPath(t *testing.T) {
 		t.Fatalf("String() = %q, want %q", got, want)
 	}
 	c := newClient(t, gdsvault.WithAuth(m))
-	if _, err := c.GetSecret(ctx(t), "secret/"+f.secret); err != nil {
+	if _, err := c.GetSecret(vaulttest.Context(t), "secret/"+f.secret); err != nil {
 		t.Fatalf("GetSecret through %s: %v", mount, err)
 	}
 
 	def := newMethod(t, f.role, kubernetes.WithToken(cred))
-	_, err := def.Login(ctx(t), newClient(t))
+	_, err := def.Login(vaulttest.Context(t), newClient(t))
 	if !errors.Is(err, gdsvault.ErrAuthFailed) || !strings.Contains(err.Error(), "auth/kubernetes") {
 		t.Fatalf("login at the default mount: %v, want ErrAuthFailed naming auth/kubernetes", err)
 	}
@@ -524,17 +443,8 @@ func TestLoginRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMethod(t, tt.role, kubernetes.WithMountPath(f.mount), kubernetes.WithToken(gdsvault.CredentialValue(tt.jwt)))
-			a, err := m.Login(ctx(t), c)
-			if a != nil || !errors.Is(err, gdsvault.ErrAuthFailed) {
-				t.Fatalf("Login = %v, %v; want ErrAuthFailed", a, err)
-			}
-			var re *gdsvault.ResponseError
-			if !errors.As(err, &re) || re.StatusCode < 400 || re.StatusCode >= 500 {
-				t.Fatalf("err = %#v, want a 4xx *ResponseError", err)
-			}
-			assertNoSecret(t, []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err),
-				fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprint(m)}, tt.jwt)
-			t.Logf("%v", err)
+			a, err := m.Login(vaulttest.Context(t), c)
+			authtest.AssertRefused(t, m, a, err, tt.jwt)
 		})
 	}
 }
@@ -557,7 +467,7 @@ func TestTokenFileMissing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMethod(t, "app", kubernetes.WithToken(gdsvault.CredentialFile(tt.path)))
-			_, err := m.Login(ctx(t), c)
+			_, err := m.Login(vaulttest.Context(t), c)
 			var ce *gdsvault.ConfigError
 			if !errors.Is(err, gdsvault.ErrConfig) || !errors.As(err, &ce) {
 				t.Fatalf("Login: %v, want a *ConfigError", err)
@@ -577,7 +487,7 @@ func TestTokenFileMissing(t *testing.T) {
 		t.Logf("%s exists (running in a pod): default-path hint not checked", kubernetes.DefaultTokenPath)
 		return
 	}
-	_, err := newMethod(t, "app").Login(ctx(t), c)
+	_, err := newMethod(t, "app").Login(vaulttest.Context(t), c)
 	if !errors.Is(err, gdsvault.ErrConfig) || !strings.Contains(err.Error(), kubernetes.DefaultTokenPath) ||
 		!strings.Contains(err.Error(), "kubernetes.WithToken") {
 		t.Fatalf("default path: %v", err)
@@ -629,7 +539,7 @@ func TestLoginRequest(t *testing.T) {
 	jwt := f.cluster.Issue(t, f.sa, true)
 	var rec recorder
 	m := newMethod(t, f.role, kubernetes.WithMountPath(f.mount), kubernetes.WithToken(gdsvault.CredentialValue(jwt)))
-	_, err := m.Login(ctx(t), newClient(t, gdsvault.WithTransport(&rec), gdsvault.WithNamespace("/team-a/")))
+	_, err := m.Login(vaulttest.Context(t), newClient(t, gdsvault.WithTransport(&rec), gdsvault.WithNamespace("/team-a/")))
 	t.Logf("login in namespace team-a on open-source Vault: %v", err)
 
 	reqs := rec.Requests()
@@ -663,50 +573,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	f := setup(t, vault.UniqueName("kubernetes"))
 	good := f.cluster.Issue(t, f.sa, true)
 	bad := f.cluster.Sign(t, f.sa, true, nil)
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
-	var seen []string
-	var vaultToken string
-	for _, jwt := range []string{good, bad} {
-		m := newMethod(t, f.role, kubernetes.WithMountPath(f.mount), kubernetes.WithToken(gdsvault.CredentialValue(jwt)))
-		c := newClient(t, gdsvault.WithAuth(m), gdsvault.WithLogger(logger))
-		s, err := c.GetSecret(ctx(t), "secret/"+f.secret)
-		seen = append(seen, fmt.Sprintf("%v", s), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%v", c))
-		if err != nil {
-			seen = append(seen, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
-		}
-		a, err := m.Login(ctx(t), c)
-		seen = append(seen, fmt.Sprintf("%+v", a), fmt.Sprintf("%#v", a))
-		if err != nil {
-			seen = append(seen, err.Error(), fmt.Sprintf("%+v", err))
-		} else {
-			vaultToken = a.ClientToken.Reveal()
-		}
-	}
-	if vaultToken == "" {
-		t.Fatal("the good token did not log in")
-	}
-	log := logs.String()
-	if !strings.Contains(log, "auth/"+f.mount+"/login") {
-		t.Fatalf("the debug log does not show the login requests:\n%s", log)
-	}
-	assertNoSecret(t, append(seen, log), good, bad, vaultToken)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	authtest.AssertSecretsNeverPrinted(t, vault.Addr, f.mount, "secret/"+f.secret, func(tok string) gdsvault.AuthMethod {
+		return newMethod(t, f.role, kubernetes.WithMountPath(f.mount), kubernetes.WithToken(gdsvault.CredentialValue(tok)))
+	}, good, bad)
 }

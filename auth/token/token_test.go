@@ -1,7 +1,6 @@
 package token_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,8 +19,7 @@ var vault *vaulttest.Server
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
 
 func TestTokenLogin(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := vaulttest.Context(t)
 	tok := vault.CreateToken(t, map[string]any{"policies": []string{"default"}, "ttl": "2h", "renewable": true})
 	c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr))
 

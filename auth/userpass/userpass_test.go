@@ -1,13 +1,11 @@
 package userpass_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/auth/userpass"
@@ -19,8 +17,7 @@ var vault *vaulttest.Server
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
 
 func TestUserpass(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := vaulttest.Context(t)
 	mount := vault.UniqueName("up")
 	vault.EnableAuth(t, mount, "userpass")
 	const pw = "correct horse battery staple"

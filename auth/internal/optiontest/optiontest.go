@@ -43,9 +43,27 @@ func Run(t *testing.T, cases []Case) {
 	}
 }
 
+// Expect checks what a constructor returned: v and no error when fields is
+// empty; otherwise no v and an error as Check wants it. A field "" stands
+// for none, for the valid rows of a table with one field a row.
+func Expect(t *testing.T, v any, err error, fields ...string) {
+	t.Helper()
+	fields = slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return f == "" })
+	if len(fields) == 0 {
+		if err != nil || isNil(v) {
+			t.Fatalf("got %v, %v; want a value", v, err)
+		}
+		return
+	}
+	if !isNil(v) {
+		t.Fatalf("got a value (%v) with the error %v", v, err)
+	}
+	Check(t, err, fields...)
+}
+
 // Check asserts that err matches gdsvault.ErrConfig, that errors.As finds a
 // *gdsvault.ConfigError in it, and that its ConfigErrors name exactly fields
-// (in any order; a field may repeat).
+// (in any order; a field may repeat), each with its problem.
 func Check(t *testing.T, err error, fields ...string) {
 	t.Helper()
 	var ce *gdsvault.ConfigError
@@ -56,6 +74,9 @@ func Check(t *testing.T, err error, fields ...string) {
 	for _, e := range Leaves(err) {
 		if errors.As(e, &ce) {
 			got = append(got, ce.Field)
+			if ce.Problem == "" {
+				t.Errorf("ConfigError %+v does not say what is wrong", ce)
+			}
 		}
 	}
 	want := slices.Clone(fields)
@@ -63,6 +84,26 @@ func Check(t *testing.T, err error, fields ...string) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("ConfigError fields = %q, want %q; err = %v", got, want, err)
+	}
+}
+
+// CheckExplained is Check with the fields in the given order, each error
+// giving a hint (how to fix it) too.
+func CheckExplained(t *testing.T, err error, fields ...string) {
+	t.Helper()
+	Check(t, err, fields...)
+	var got []string
+	for _, e := range Leaves(err) {
+		var ce *gdsvault.ConfigError
+		if errors.As(e, &ce) {
+			got = append(got, ce.Field)
+			if ce.Hint == "" {
+				t.Errorf("ConfigError %+v lacks a hint", ce)
+			}
+		}
+	}
+	if !slices.Equal(got, fields) {
+		t.Fatalf("ConfigError fields = %q, want %q in this order; err = %v", got, fields, err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -24,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/internal/cloudauth"
 )
 
@@ -182,6 +184,50 @@ func redactJWT(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// ClosedAddr is a host:port of 127.0.0.1 that nothing listens on (it did
+// a moment ago): a metadata server or a cloud API that is not there.
+func ClosedAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// LoginHanging logs in with m, whose metadata server accepts the connection
+// and never answers, under a context that ends after 200 ms, and returns
+// Login's error; it fails the test when Login outlasts its context by
+// seconds. The client's Vault is never reached.
+func LoginHanging(tb testing.TB, m gdsvault.AuthMethod) error {
+	tb.Helper()
+	c, err := gdsvault.New(gdsvault.WithAddress("http://127.0.0.1:1"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = m.Login(ctx, c)
+	if d := time.Since(start); d > 3*time.Second {
+		tb.Errorf("took %s", d)
+	}
+	return err
+}
+
+// AssertMentions fails the test when err's text lacks one of wants.
+func AssertMentions(tb testing.TB, err error, wants ...string) {
+	tb.Helper()
+	for _, w := range wants {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			tb.Errorf("error %q lacks %q", err, w)
+		}
+	}
 }
 
 // AssertDefaultClients checks a cloud method's default clients (see
