@@ -246,3 +246,20 @@ func (s *Server) Unseal(tb testing.TB) {
 	}
 	s.Must(tb, http.MethodPut, "sys/unseal", map[string]any{"key": s.UnsealKey})
 }
+
+// WaitActive waits until the server answers sys/health unsealed and active,
+// as after Unseal, failing the test after 30 s.
+func (s *Server) WaitActive(tb testing.TB) {
+	tb.Helper()
+	ctx := Context(tb)
+	for {
+		if out, err := s.Do(ctx, http.MethodGet, "sys/health", nil); err == nil && out["sealed"] == false {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatal("vaulttest: the server is not unsealed and active after 30 s")
+		case <-time.After(50 * time.Millisecond): // polling the server, with a deadline
+		}
+	}
+}

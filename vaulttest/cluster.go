@@ -112,12 +112,7 @@ type clusterNode struct {
 func NewCluster(tb testing.TB, n int, opts ClusterOptions) *Cluster {
 	tb.Helper()
 	c, err := StartCluster(n, opts)
-	if errors.Is(err, ErrNoBinary) && !Required() {
-		tb.Skip(skipLine)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
+	skipOrFail(tb, err, ErrNoBinary, skipLine)
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			for i, nd := range c.nodes {
@@ -201,7 +196,7 @@ func startCluster(bin string, n int, opts ClusterOptions) (*Cluster, error) {
 				Addr: nd.info.Addr,
 				Dir:  nd.info.Dir,
 				Bin:  bin,
-				logs: &syncBuffer{},
+				logs: &LogBuffer{},
 				done: make(chan struct{}),
 				http: hc,
 			},

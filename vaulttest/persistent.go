@@ -3,14 +3,12 @@ package vaulttest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -49,19 +47,7 @@ type PersistentServer struct {
 func StartPersistent(tb testing.TB, opts PersistentOptions) *PersistentServer {
 	tb.Helper()
 	s, err := NewPersistentServer(opts)
-	if errors.Is(err, ErrNoBinary) && !Required() {
-		tb.Skip(skipLine)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("vault server log:\n%s", s.Logs())
-		}
-		s.Stop()
-	})
-	return s
+	return forTest(tb, s, err, "vault server")
 }
 
 // NewPersistentServer is StartPersistent without a test: stop the server with
@@ -71,15 +57,7 @@ func NewPersistentServer(opts PersistentOptions) (*PersistentServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
-		s, err := newPersistent(bin, opts)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return onFreePort(func() (*PersistentServer, error) { return newPersistent(bin, opts) })
 }
 
 func newPersistent(bin string, opts PersistentOptions) (*PersistentServer, error) {
@@ -97,7 +75,7 @@ func newPersistent(bin string, opts PersistentOptions) (*PersistentServer, error
 			Addr: "http://" + listen,
 			Dir:  dir,
 			Bin:  bin,
-			logs: &syncBuffer{},
+			logs: &LogBuffer{},
 			done: make(chan struct{}),
 		},
 		Config:  filepath.Join(dir, "vault.hcl"),
@@ -175,13 +153,10 @@ func (s *PersistentServer) startProcess() error {
 	args := append([]string{"server", "-config=" + s.Config}, s.popts.Args...)
 	cmd := exec.Command(s.Bin, args...)
 	cmd.Env = serverEnv(s.Dir)
-	cmd.Stdout, cmd.Stderr = s.logs, s.logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	done, err := runProcess(cmd, s.logs)
+	if err != nil {
 		return fmt.Errorf("vaulttest: starting %s: %w", s.Bin, err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	s.cmd, s.done = cmd, done
 	return nil
 }

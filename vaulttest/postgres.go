@@ -57,7 +57,7 @@ type Postgres struct {
 
 	cred     *syscall.Credential // nil: run as the current user
 	cmd      *exec.Cmd
-	logs     *syncBuffer
+	logs     *LogBuffer
 	done     chan struct{}
 	stopOnce sync.Once
 }
@@ -135,13 +135,8 @@ func isExecutable(path string) bool {
 func StartPostgres(tb testing.TB) *Postgres {
 	tb.Helper()
 	p, err := NewPostgres()
-	if errors.Is(err, ErrNoPostgres) && !Required() {
-		tb.Skip("vaulttest: no PostgreSQL server binaries: this test skips (apt-get install postgresql, or set VAULTTEST_PG_BINDIR; " +
-			RequiredEnv + "=1 makes it fail instead)")
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
+	skipOrFail(tb, err, ErrNoPostgres, "vaulttest: no PostgreSQL server binaries: this test skips (apt-get install postgresql, or set VAULTTEST_PG_BINDIR; "+
+		RequiredEnv+"=1 makes it fail instead)")
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tb.Logf("postgres server log:\n%s", tail(p.Logs(), 8192))
@@ -166,21 +161,15 @@ func NewPostgres() (*Postgres, error) {
 		Password: randomHex(16),
 		Database: "vaulttest",
 		BinDir:   binDir,
-		logs:     &syncBuffer{},
+		logs:     &LogBuffer{},
 	}
 	if err := p.initdb(); err != nil {
 		p.removeDir()
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
-		if lastErr = p.start(); lastErr == nil {
-			break
-		}
-	}
-	if lastErr != nil {
+	if _, err := onFreePort(func() (*Postgres, error) { return p, p.start() }); err != nil {
 		p.Stop()
-		return nil, lastErr
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -261,7 +250,6 @@ func (p *Postgres) start() error {
 		return fmt.Errorf("vaulttest: no free port: %w", err)
 	}
 	p.Port = port
-	p.done = make(chan struct{})
 	p.cmd = exec.Command(filepath.Join(p.BinDir, "postgres"),
 		"-D", p.dataDir(),
 		"-p", strconv.Itoa(port),
@@ -277,16 +265,10 @@ func (p *Postgres) start() error {
 	)
 	p.cmd.Dir = p.Dir
 	p.cmd.Env = pgEnv(p.Dir)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	// Pdeathsig is set after the change of user, so the server dies with
-	// the test binary even though it runs as postgres.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred}
+	if p.done, err = runProcess(p.cmd, p.logs); err != nil {
 		return fmt.Errorf("vaulttest: starting postgres: %w", err)
 	}
-	done := p.done
-	cmd := p.cmd
-	go func() { _ = cmd.Wait(); close(done) }()
 	if err := p.waitReady(60 * time.Second); err != nil {
 		p.kill()
 		return fmt.Errorf("%w\npostgres server log:\n%s", err, tail(p.Logs(), 4096))
@@ -399,14 +381,7 @@ func searchableByAll(dir string) bool {
 // SIGKILL after 10 s) and removes its directory. It is idempotent.
 func (p *Postgres) Stop() {
 	p.stopOnce.Do(func() {
-		if p.cmd != nil && p.cmd.Process != nil {
-			_ = p.cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-p.done:
-			case <-time.After(10 * time.Second):
-				p.kill()
-			}
-		}
+		stopProcess(p.cmd, p.done, syscall.SIGINT, 10*time.Second)
 		p.removeDir()
 	})
 }

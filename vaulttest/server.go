@@ -1,14 +1,12 @@
 package vaulttest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -49,7 +47,7 @@ type Server struct {
 	Bin string
 
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *LogBuffer
 	done chan struct{}
 	opts Options
 
@@ -99,15 +97,7 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
-		s, err := start(bin, opts)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return onFreePort(func() (*Server, error) { return start(bin, opts) })
 }
 
 // RequiredEnv names the variable that makes real-server tests fail instead
@@ -143,19 +133,7 @@ func (s *Server) Require(tb testing.TB) {
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	s, err := NewServer(opts)
-	if errors.Is(err, ErrNoBinary) && !Required() {
-		tb.Skip(skipLine)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("vault server log:\n%s", s.Logs())
-		}
-		s.Stop()
-	})
-	return s
+	return forTest(tb, s, err, "vault server")
 }
 
 // Main starts one shared server, runs the tests and stops the server. It
@@ -199,15 +177,6 @@ func tail(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -229,8 +198,7 @@ func start(bin string, opts Options) (*Server, error) {
 		RootToken: "root-" + randomHex(12),
 		Dir:       dir,
 		Bin:       bin,
-		logs:      &syncBuffer{},
-		done:      make(chan struct{}),
+		logs:      &LogBuffer{},
 		opts:      opts,
 	}
 	listen := "127.0.0.1:" + strconv.Itoa(port)
@@ -249,13 +217,10 @@ func start(bin string, opts Options) (*Server, error) {
 	s.Addr = scheme + "://" + listen
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = serverEnv(dir)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
+	if s.done, err = runProcess(s.cmd, s.logs); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("vaulttest: starting %s: %w", bin, err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
 
 	timeout := opts.StartTimeout
 	if timeout == 0 {
@@ -323,15 +288,7 @@ func (s *Server) waitReady(timeout time.Duration) error {
 // Stop kills the server and removes its directory. It is idempotent.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
-		if s.cmd != nil && s.cmd.Process != nil {
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(5 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.done
-			}
-		}
+		stopProcess(s.cmd, s.done, syscall.SIGTERM, 5*time.Second)
 		os.RemoveAll(s.Dir)
 	})
 }
@@ -356,21 +313,4 @@ func (s *Server) UniqueName(prefix string) string {
 	defer s.nameMu.Unlock()
 	s.nameSeq++
 	return fmt.Sprintf("%s-%d-%s", prefix, s.nameSeq, randomHex(3))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -49,6 +49,10 @@ func TestServerHelpers(t *testing.T) {
 		t.Fatalf("read while sealed: %v", err)
 	}
 	s.Unseal(t)
+	s.WaitActive(t)
+	if _, err := s.Do(ctx, http.MethodGet, a+"/data/x", nil); err != nil {
+		t.Fatalf("read after WaitActive: %v", err)
+	}
 	// The CLI environment works with the built binary.
 	cmd := exec.Command(s.Bin, "kv", "get", "-field=k", a+"/x")
 	cmd.Env = append(os.Environ(), s.Env()...)
