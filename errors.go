@@ -172,7 +172,7 @@ func (e *ResponseError) classify() {
 		}
 	case s == http.StatusTooManyRequests:
 		e.setKind(ErrRateLimited)
-	case s == http.StatusBadRequest && strings.Contains(msg, "upgrading from non-versioned to versioned data"):
+	case s == http.StatusBadRequest && strings.Contains(msg, "from non-versioned to versioned data"):
 		// A new KV v2 mount on OpenBao, for a moment: retry.
 		e.setKind(ErrUnavailable)
 		e.transient = true
@@ -292,6 +292,25 @@ func (e *PathError) Error() string {
 
 // Is matches ErrInvalidPath.
 func (e *PathError) Is(target error) bool { return target == ErrInvalidPath }
+
+// ErrKeyNotFound is matched by every *FieldError (which also matches
+// ErrNotFound).
+var ErrKeyNotFound = errors.New("no such key in the secret")
+
+// FieldError: the secret read for a field (KV.Field) has no such key. Keys
+// are the secret's keys, sorted: names only, never values.
+type FieldError struct {
+	Path string
+	Key  string
+	Keys []string
+}
+
+func (e *FieldError) Error() string {
+	return "gdsvault: no key " + quoteShort(e.Key) + " in " + quoteShort(e.Path) + " (its keys: " + strings.Join(e.Keys, ", ") + ")"
+}
+
+// Is matches ErrKeyNotFound and ErrNotFound.
+func (e *FieldError) Is(target error) bool { return target == ErrKeyNotFound || target == ErrNotFound }
 
 // ErrWrappingTampered: a response-wrapping token is unknown, expired, already
 // used, or was created for another path than expected. The wrapped secret may

@@ -152,7 +152,7 @@ func (s *Server) waitKVReady(tb testing.TB, mount string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := s.Do(ctx, http.MethodGet, mount+"/config", nil)
 		cancel()
-		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "upgrading") {
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "non-versioned to versioned") {
 			return
 		}
 		if time.Now().After(deadline) {

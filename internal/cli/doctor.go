@@ -255,7 +255,7 @@ func (o *doctorOptions) network(ctx context.Context, r *report, cfg *config.Conf
 		r.add(statusFail, "health", err.Error(), fix)
 		return false
 	}
-	detail := "Vault " + h.Version
+	detail := "server version " + h.Version // Vault or OpenBao: sys/health does not say which
 	if h.ClusterName != "" {
 		detail += " (cluster " + h.ClusterName + ")"
 	}
