@@ -113,6 +113,36 @@ func writeEnv(w io.Writer, m map[string]any, prefix string) error {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// output is the -format and -env-prefix flags of a command that prints keys
+// and values.
+type output struct{ format, envPrefix string }
+
+// addFlags adds -format (table, json, yaml or env) and -env-prefix to cmd.
+func (o *output) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, json, yaml or env")
+	envPrefixFlag(cmd, &o.envPrefix)
+}
+
+// check refuses an unknown format and a prefix no variable name can start
+// with, before the command does anything.
+func (o *output) check() error {
+	if err := checkFormat(o.format); err != nil {
+		return err
+	}
+	return checkEnvPrefix(o.envPrefix)
+}
+
+// write prints m to w in the format: a table, JSON, YAML or variables.
+func (o *output) write(w io.Writer, m map[string]any) error {
+	switch o.format {
+	case "json", "yaml":
+		return writeStructured(w, o.format, m)
+	case "env":
+		return writeEnv(w, m, o.envPrefix)
+	}
+	return writeTable(w, "", m)
+}
+
 // envPrefixFlag adds -env-prefix to a command that has -format env.
 func envPrefixFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVar(p, "env-prefix", "", "with -format env: put PREFIX before every variable name (needed when a key would name PATH, LD_PRELOAD, BASH_ENV...)")

@@ -12,10 +12,9 @@ import (
 
 type loginOptions struct {
 	*globals
-	store     bool
-	field     string
-	format    string
-	envPrefix string
+	store bool
+	field string
+	out   output
 }
 
 func newLoginCmd(g *globals) *cobra.Command {
@@ -31,10 +30,7 @@ is printed only with -field token, and written to ~/.vault-token (mode 0600) onl
   export VAULT_TOKEN=$(gdsvault login -field token)`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(o.format); err != nil {
-				return err
-			}
-			if err := checkEnvPrefix(o.envPrefix); err != nil {
+			if err := o.out.check(); err != nil {
 				return err
 			}
 			cfg, err := o.config()
@@ -45,7 +41,7 @@ is printed only with -field token, and written to ~/.vault-token (mode 0600) onl
 			if err != nil {
 				return err
 			}
-			c, err := gdsvault.New(append(cfg.Options(), o.clientOptions(cfg)...)...)
+			c, err := o.clientWithoutLogin(cfg)
 			if err != nil {
 				return err
 			}
@@ -79,24 +75,17 @@ is printed only with -field token, and written to ~/.vault-token (mode 0600) onl
 				_, err := fmt.Fprintln(w, asked(w, scalar(v)))
 				return err
 			}
-			switch o.format {
-			case "json", "yaml":
-				return writeStructured(w, o.format, info)
-			case "env":
-				return writeEnv(w, info, o.envPrefix)
-			}
-			if o.store {
+			if o.out.format == "table" && o.store {
 				fmt.Fprintln(w, "Success! The token is stored in ~/.vault-token.")
-			} else {
+			} else if o.out.format == "table" {
 				fmt.Fprintln(w, "Success! Logged in (the token was not stored; use -store or -field token).")
 			}
-			return writeTable(w, "", info)
+			return o.out.write(w, info)
 		},
 	}
 	cmd.Flags().BoolVar(&o.store, "store", false, "write the token to ~/.vault-token (mode 0600), as `vault login` does")
 	cmd.Flags().StringVar(&o.field, "field", "", "print one field; \"token\" prints the token itself")
-	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, json, yaml or env")
-	envPrefixFlag(cmd, &o.envPrefix)
+	o.out.addFlags(cmd)
 	return cmd
 }
 

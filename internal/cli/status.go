@@ -13,23 +13,20 @@ import (
 var errUnhealthy = errors.New("vault is not ready")
 
 func newHealthCmd(g *globals) *cobra.Command {
-	var format, envPrefix string
+	var out output
 	cmd := &cobra.Command{
 		Use:   "health",
 		Short: "Show whether Vault is initialised, unsealed and active (exit 1 when it is not ready)",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format); err != nil {
-				return err
-			}
-			if err := checkEnvPrefix(envPrefix); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			cfg, err := g.config()
 			if err != nil {
 				return err
 			}
-			c, err := gdsvault.New(append(cfg.Options(), g.clientOptions(cfg)...)...)
+			c, err := g.clientWithoutLogin(cfg)
 			if err != nil {
 				return err
 			}
@@ -39,7 +36,7 @@ func newHealthCmd(g *globals) *cobra.Command {
 				return err
 			}
 			m := map[string]any{"initialized": h.Initialized, "sealed": h.Sealed, "standby": h.Standby, "version": h.Version, "cluster_name": h.ClusterName}
-			if err := write(g, format, envPrefix, m); err != nil {
+			if err := out.write(g.streams.Out, m); err != nil {
 				return err
 			}
 			switch {
@@ -51,22 +48,18 @@ func newHealthCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, yaml or env")
-	envPrefixFlag(cmd, &envPrefix)
+	out.addFlags(cmd)
 	return cmd
 }
 
 func newTokenCmd(g *globals) *cobra.Command {
-	var format, envPrefix string
+	var out output
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Look up the current token (VAULT_TOKEN or ~/.vault-token): accessor, policies, TTL, never the token itself",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format); err != nil {
-				return err
-			}
-			if err := checkEnvPrefix(envPrefix); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			cfg, err := g.config()
@@ -76,7 +69,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if cfg.Token.IsZero() {
 				return &gdsvault.ConfigError{Field: "token", Problem: "no token to look up", Hint: "set VAULT_TOKEN or run gdsvault login -store"}
 			}
-			c, err := gdsvault.New(append(cfg.Options(), g.clientOptions(cfg)...)...)
+			c, err := g.clientWithoutLogin(cfg)
 			if err != nil {
 				return err
 			}
@@ -85,21 +78,10 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return write(g, format, envPrefix, map[string]any{"source": cfg.NameOf("token"), "accessor": a.Accessor, "policies": strings.Join(a.Policies, ","),
+			return out.write(g.streams.Out, map[string]any{"source": cfg.NameOf("token"), "accessor": a.Accessor, "policies": strings.Join(a.Policies, ","),
 				"ttl": a.TTL().String(), "renewable": a.Renewable, "type": a.TokenType})
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, yaml or env")
-	envPrefixFlag(cmd, &envPrefix)
+	out.addFlags(cmd)
 	return cmd
-}
-
-func write(g *globals, format, envPrefix string, m map[string]any) error {
-	switch format {
-	case "json", "yaml":
-		return writeStructured(g.streams.Out, format, m)
-	case "env":
-		return writeEnv(g.streams.Out, m, envPrefix)
-	}
-	return writeTable(g.streams.Out, "", m)
 }

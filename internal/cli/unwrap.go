@@ -11,10 +11,9 @@ import (
 
 type unwrapOptions struct {
 	*globals
-	expect    string
-	field     string
-	format    string
-	envPrefix string
+	expect string
+	field  string
+	out    output
 }
 
 func newUnwrapCmd(g *globals) *cobra.Command {
@@ -36,10 +35,7 @@ creation path is not checked, and a warning says so on standard error.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(o.format); err != nil {
-				return err
-			}
-			if err := checkEnvPrefix(o.envPrefix); err != nil {
+			if err := o.out.check(); err != nil {
 				return err
 			}
 			var wt string
@@ -59,7 +55,7 @@ creation path is not checked, and a warning says so on standard error.`,
 			if err != nil {
 				return err
 			}
-			c, err := gdsvault.New(append(cfg.Options(), o.clientOptions(cfg)...)...)
+			c, err := o.clientWithoutLogin(cfg)
 			if err != nil {
 				return err
 			}
@@ -85,19 +81,12 @@ creation path is not checked, and a warning says so on standard error.`,
 				_, err := fmt.Fprintln(w, asked(w, scalar(v)))
 				return err
 			}
-			switch o.format {
-			case "json", "yaml":
-				return writeStructured(w, o.format, data)
-			case "env":
-				return writeEnv(w, data, o.envPrefix)
-			}
-			return writeTable(w, "", data)
+			return o.out.write(w, data)
 		},
 	}
 	cmd.Flags().StringVar(&o.expect, "expect-path", "", "path.Match pattern the token's creation path must match, e.g. auth/approle/role/*/secret-id")
 	cmd.Flags().StringVar(&o.field, "field", "", "print only this key of the unwrapped data")
-	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, json, yaml or env")
-	envPrefixFlag(cmd, &o.envPrefix)
+	o.out.addFlags(cmd)
 	return cmd
 }
 
