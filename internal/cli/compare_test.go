@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
 // TestCompareWithVaultAgent measures `gdsvault exec` and `gdsvault agent`
@@ -60,7 +62,7 @@ func TestCompareWithVaultAgent(t *testing.T) {
 	// line (or the file), watch a window with nothing changed, change the
 	// secret once, wait for its effect, watch a window, read VmHWM, stop.
 	measure := func(name string, cmd *exec.Cmd, events func() int) sample {
-		var stderr lockedBuffer
+		var stderr vaulttest.LogBuffer
 		cmd.Stdout, cmd.Stderr = &stderr, &stderr
 		t0 := time.Now()
 		if err := cmd.Start(); err != nil {

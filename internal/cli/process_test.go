@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdsvault/gdsvault/vaulttest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -152,29 +153,11 @@ func eventsOf(es []childEvent, kind string) []childEvent {
 	return out
 }
 
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is a gdsvault process started by a test.
 type proc struct {
 	cmd    *exec.Cmd
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *vaulttest.LogBuffer
+	stderr *vaulttest.LogBuffer
 	done   chan struct{}
 	code   int
 }
@@ -188,7 +171,7 @@ func startGdsvault(t *testing.T, env map[string]string, args ...string) *proc {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stdout: &vaulttest.LogBuffer{}, stderr: &vaulttest.LogBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

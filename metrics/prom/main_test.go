@@ -1,14 +1,11 @@
 package prom_test
 
 import (
-	"context"
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/gdsvault/gdsvault"
 	"github.com/gdsvault/gdsvault/vaulttest"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -72,32 +69,4 @@ func labelValues(t testing.TB, g prometheus.Gatherer) []string {
 		}
 	}
 	return out
-}
-
-// recordingMethod wraps an auth method: it names itself (MethodName) and
-// keeps the tokens and accessors Vault handed out, for the leak scans.
-type recordingMethod struct {
-	m    gdsvault.AuthMethod
-	name string
-
-	mu      sync.Mutex
-	secrets []string
-}
-
-func (r *recordingMethod) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
-	a, err := r.m.Login(ctx, c)
-	if a != nil {
-		r.mu.Lock()
-		r.secrets = append(r.secrets, a.ClientToken.Reveal(), a.Accessor)
-		r.mu.Unlock()
-	}
-	return a, err
-}
-
-func (r *recordingMethod) MethodName() string { return r.name }
-
-func (r *recordingMethod) issued() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.secrets...)
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gdsvault/gdsvault"
-	"github.com/gdsvault/gdsvault/auth/approle"
+	"github.com/gdsvault/gdsvault/internal/observetest"
 	"github.com/gdsvault/gdsvault/metrics/prom"
 	"github.com/gdsvault/gdsvault/retry"
 	"github.com/gdsvault/gdsvault/vaulttest"
@@ -33,15 +33,9 @@ import (
 // checks every series it exposes, and scans labels and the text exposition
 // for tokens, accessors, secret values and the wrapping token.
 func TestScrapeAfterScriptedRun(t *testing.T) {
-	srv := vaulttest.Start(t, vaulttest.Options{}) // its own: the test seals it
 	const secretValue = "pr0m-s3cret-value-never-a-label"
-	srv.PutKV(t, "secret", "app/config", map[string]any{"password": secretValue})
-	srv.WritePolicy(t, "app-read", `path "secret/data/app/*" { capabilities = ["read"] }`)
-	limited := srv.CreateToken(t, map[string]any{"policies": []string{"app-read"}})
-	srv.EnableAuth(t, "approle", "approle")
-	srv.CreateAppRole(t, "approle", "app", map[string]any{"token_policies": "app-read", "token_ttl": "4s", "token_max_ttl": "1h"})
-	roleID := srv.RoleID(t, "approle", "app")
-	wrapped := srv.WrappedSecretID(t, "approle", "app", time.Minute)
+	lab := observetest.NewLab(t, secretValue) // its own Vault: the test seals it
+	srv, limited, roleID, wrapped := lab.Server, lab.Limited, lab.RoleID, lab.Wrapped
 
 	col, err := prom.NewCollector(prom.WithClientName("scripted"))
 	if err != nil {
@@ -98,7 +92,7 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 		t.Errorf("breaker gauge while open: %v", filter(during, "gdsvault_breaker_state"))
 	}
 	srv.Unseal(t)
-	waitHealthy(t, srv)
+	srv.WaitActive(t)
 	time.Sleep(300 * time.Millisecond) // past the breaker's 200 ms cool-down: the next read is its probe
 	if s, err := reads.GetSecret(ctx, "secret/data/app/config", gdsvault.NoCache()); err != nil || s.Stale {
 		t.Fatalf("read after unseal: %v", err)
@@ -106,12 +100,7 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 
 	// A login with a wrapped secret ID, renewals of a 4 s token, a close
 	// that revokes it.
-	m, err := approle.New(gdsvault.CredentialValue(roleID), gdsvault.Credential{},
-		approle.WithWrappedSecretID(gdsvault.CredentialValue(wrapped)), approle.WithRoleName("app"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	method := &recordingMethod{m: m, name: "approle"}
+	method := lab.Login(t)
 	events := map[string]int{}
 	renewed := make(chan struct{}, 16)
 	authed, err := gdsvault.New(gdsvault.WithAddress(srv.Addr), gdsvault.WithAuth(method), quiet, gdsvault.WithObserver(col),
@@ -214,9 +203,9 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 	}
 
 	// The leak scan: label values and the full text exposition.
-	secrets := append([]string{srv.RootToken, limited, roleID, wrapped, secretValue}, method.issued()...)
-	if len(method.issued()) != 2 {
-		t.Fatalf("the login recorded %d secrets, want a token and an accessor", len(method.issued()))
+	secrets := append([]string{srv.RootToken, limited, roleID, wrapped, secretValue}, method.Issued()...)
+	if len(method.Issued()) != 2 {
+		t.Fatalf("the login recorded %d secrets, want a token and an accessor", len(method.Issued()))
 	}
 	for _, lv := range labelValues(t, reg) {
 		vaulttest.AssertNoSecret(t, "a label", lv, secrets...)
@@ -228,22 +217,6 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(col); n != len(got) {
 		t.Errorf("CollectAndCount = %d, gathered %d series", n, len(got))
-	}
-}
-
-// waitHealthy polls the server until it is unsealed and active.
-func waitHealthy(t *testing.T, srv *vaulttest.Server) {
-	t.Helper()
-	ctx := vaulttest.Context(t)
-	for {
-		if out, err := srv.Do(ctx, http.MethodGet, "sys/health", nil); err == nil && out["sealed"] == false {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("vault did not come back after unseal")
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 

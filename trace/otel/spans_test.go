@@ -5,41 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gdsvault/gdsvault"
-	"github.com/gdsvault/gdsvault/auth/approle"
+	"github.com/gdsvault/gdsvault/internal/observetest"
 	"github.com/gdsvault/gdsvault/retry"
 	"github.com/gdsvault/gdsvault/vaulttest"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// recordingMethod wraps an auth method: it names itself and keeps the
-// tokens and accessors Vault handed out, for the leak scan.
-type recordingMethod struct {
-	m gdsvault.AuthMethod
-
-	mu      sync.Mutex
-	secrets []string
-}
-
-func (r *recordingMethod) Login(ctx context.Context, c *gdsvault.Client) (*gdsvault.Auth, error) {
-	a, err := r.m.Login(ctx, c)
-	if a != nil {
-		r.mu.Lock()
-		r.secrets = append(r.secrets, a.ClientToken.Reveal(), a.Accessor)
-		r.mu.Unlock()
-	}
-	return a, err
-}
-
-func (r *recordingMethod) MethodName() string { return "approle" }
 
 // TestSpansOfAScriptedRun traces two clients against a real Vault — a read,
 // a policy denial, a seal (three attempts), an AppRole login with a wrapped
@@ -49,15 +26,9 @@ func (r *recordingMethod) MethodName() string { return "approle" }
 // status for tokens, accessors, secret values, the wrapping token and full
 // paths.
 func TestSpansOfAScriptedRun(t *testing.T) {
-	srv := vaulttest.Start(t, vaulttest.Options{}) // its own: the test seals it
 	const secretValue = "0tel-s3cret-value-never-an-attribute"
-	srv.PutKV(t, "secret", "app/config", map[string]any{"password": secretValue})
-	srv.WritePolicy(t, "app-read", `path "secret/data/app/*" { capabilities = ["read"] }`)
-	limited := srv.CreateToken(t, map[string]any{"policies": []string{"app-read"}})
-	srv.EnableAuth(t, "approle", "approle")
-	srv.CreateAppRole(t, "approle", "app", map[string]any{"token_policies": "app-read", "token_ttl": "4s", "token_max_ttl": "1h"})
-	roleID := srv.RoleID(t, "approle", "app")
-	wrapped := srv.WrappedSecretID(t, "approle", "app", time.Minute)
+	lab := observetest.NewLab(t, secretValue) // its own Vault: the test seals it
+	srv, limited, roleID, wrapped := lab.Server, lab.Limited, lab.RoleID, lab.Wrapped
 
 	tr, exp, test := newTracer(t)
 	quiet := gdsvault.WithLogger(slog.New(slog.DiscardHandler))
@@ -98,15 +69,10 @@ func TestSpansOfAScriptedRun(t *testing.T) {
 		t.Fatalf("read while sealed: %v", err)
 	}
 	srv.Unseal(t)
-	waitHealthy(t, srv)
+	srv.WaitActive(t)
 
 	// A login caused by a caller's read; renewals on the client's own clock.
-	m, err := approle.New(gdsvault.CredentialValue(roleID), gdsvault.Credential{},
-		approle.WithWrappedSecretID(gdsvault.CredentialValue(wrapped)), approle.WithRoleName("app"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	method := &recordingMethod{m: m}
+	method := lab.Login(t)
 	renewed := make(chan struct{}, 16)
 	authed, err := gdsvault.New(gdsvault.WithAddress(srv.Addr), gdsvault.WithAuth(method), quiet, gdsvault.WithObserver(tr),
 		gdsvault.WithEvents(func(ev gdsvault.Event) {
@@ -247,7 +213,7 @@ func TestSpansOfAScriptedRun(t *testing.T) {
 	}
 
 	// The leak scan: every name, attribute, event, link and status.
-	issued := method.secrets
+	issued := method.Issued()
 	if len(issued) != 2 {
 		t.Fatalf("the login recorded %d secrets, want a token and an accessor", len(issued))
 	}
@@ -277,21 +243,5 @@ func TestSpansOfAScriptedRun(t *testing.T) {
 	}
 	if texts < 150 {
 		t.Errorf("only %d texts scanned", texts)
-	}
-}
-
-// waitHealthy polls the server until it is unsealed and active.
-func waitHealthy(t *testing.T, srv *vaulttest.Server) {
-	t.Helper()
-	ctx := vaulttest.Context(t)
-	for {
-		if out, err := srv.Do(ctx, http.MethodGet, "sys/health", nil); err == nil && out["sealed"] == false {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("vault did not come back after unseal")
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
