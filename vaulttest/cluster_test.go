@@ -219,7 +219,7 @@ func TestCluster(t *testing.T) {
 		if got, err := c.Health(ctx, killed); err == nil {
 			t.Fatalf("the killed node answers sys/health %d", got)
 		}
-		_, err = vaultClient(t, addrs[killed], c.RootToken).Read(ctxT(t), "secret/data/app")
+		_, err = vaultClient(t, addrs[killed], c.RootToken).Read(vaulttest.Context(t), "secret/data/app")
 		if !errors.Is(err, gdsvault.ErrConnection) {
 			t.Fatalf("read from the killed node: %v, want ErrConnection", err)
 		}
@@ -294,7 +294,7 @@ func TestCluster(t *testing.T) {
 			if got, err := c.Health(ctx, standby); err != nil || got != http.StatusServiceUnavailable {
 				t.Fatalf("Health(%d) after Seal = %d, %v; want 503", standby, got, err)
 			}
-			if _, err := cl.Read(ctxT(t), "secret/data/app"); !errors.Is(err, gdsvault.ErrSealed) {
+			if _, err := cl.Read(vaulttest.Context(t), "secret/data/app"); !errors.Is(err, gdsvault.ErrSealed) {
 				t.Fatalf("read from the sealed standby: %v, want ErrSealed", err)
 			}
 			mustRead(t, vaultClient(t, addrs[active], c.RootToken), "app", "v2")
@@ -389,7 +389,7 @@ func TestCluster(t *testing.T) {
 		} else {
 			t.Logf("Leader without quorum: %v", err)
 		}
-		_, err = vaultClient(t, addrs[survivor], c.RootToken).Read(ctxT(t), "secret/data/app")
+		_, err = vaultClient(t, addrs[survivor], c.RootToken).Read(vaulttest.Context(t), "secret/data/app")
 		figure(t, "standby without a leader, gdsvault read: %v", err)
 		if err == nil {
 			t.Fatal("a gdsvault read through a standby without a leader succeeded")
@@ -408,7 +408,7 @@ func TestCluster(t *testing.T) {
 			cl := vaultClient(t, addrs[i], c.RootToken)
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				_, err := cl.Read(ctxT(t), "secret/data/app")
+				_, err := cl.Read(vaulttest.Context(t), "secret/data/app")
 				if err == nil || time.Now().After(deadline) {
 					break
 				}

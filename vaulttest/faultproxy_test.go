@@ -73,7 +73,7 @@ func get(t *testing.T, hc *http.Client, url, token string) (*http.Response, []by
 // closes the answer's body.
 func do(t *testing.T, hc *http.Client, method, url, token, body string) (*http.Response, error) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctxT(t), method, url, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(vaulttest.Context(t), method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,16 +123,32 @@ func readAsync(resp *http.Response) <-chan readResult {
 	return res
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+// readHeld reads resp's body in the background once p holds the
+// connection (a stall), and fails the test if the body ended before.
+func readHeld(t *testing.T, p *vaulttest.Proxy, resp *http.Response) <-chan readResult {
+	t.Helper()
+	rest := readAsync(resp)
+	waitHeld(t, p, 1)
+	select {
+	case r := <-rest:
+		t.Fatalf("a stalled body ended before the fault changed: %q %v", r.body, r.err)
+	default:
+	}
+	return rest
+}
+
+// waitHeld waits until p holds n connections.
+func waitHeld(t *testing.T, p *vaulttest.Proxy, n int) {
+	t.Helper()
+	if _, err := p.WaitFor(vaulttest.Context(t), func(s vaulttest.ProxyStats) bool { return s.Held == n }); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // mustRead reads secret/data/<path> through c and checks the value of k.
 func mustRead(t *testing.T, c *gdsvault.Client, path, want string) {
 	t.Helper()
-	s, err := c.Read(ctxT(t), "secret/data/"+path)
+	s, err := c.Read(vaulttest.Context(t), "secret/data/"+path)
 	if err != nil {
 		t.Fatalf("read %s: %v", path, err)
 	}
@@ -175,7 +191,7 @@ func TestFaultProxy(t *testing.T) {
 			t.Fatalf("plain client: err = %v, want connection reset by peer", err)
 		}
 		c := vaultClient(t, p.Addr, srv.RootToken)
-		_, err = c.Read(ctxT(t), "secret/data/fp")
+		_, err = c.Read(vaulttest.Context(t), "secret/data/fp")
 		var ce *gdsvault.ConnectionError
 		if !errors.Is(err, gdsvault.ErrConnection) || !errors.As(err, &ce) || !errors.Is(err, syscall.ECONNRESET) || !gdsvault.IsTransient(err) {
 			t.Fatalf("gdsvault: err = %v, want a transient ConnectionError wrapping ECONNRESET", err)
@@ -197,7 +213,7 @@ func TestFaultProxy(t *testing.T) {
 			t.Fatalf("plain client: resp %v, body error %v; want 200 with the full Content-Length, then unexpected EOF", resp, err)
 		}
 		c := vaultClient(t, p.Addr, srv.RootToken)
-		_, err = c.Read(ctxT(t), "secret/data/big")
+		_, err = c.Read(vaulttest.Context(t), "secret/data/big")
 		// A body cut off on the way is a connection failure (transient), not
 		// a malformed answer from Vault.
 		if !errors.Is(err, gdsvault.ErrConnection) || !gdsvault.IsTransient(err) || errors.Is(err, gdsvault.ErrMalformedResponse) ||
@@ -222,7 +238,7 @@ func TestFaultProxy(t *testing.T) {
 			t.Fatalf("plain client: %v %v %s", resp, err, b)
 		}
 		c := vaultClient(t, p.Addr, srv.RootToken)
-		_, err = c.Read(ctxT(t), "secret/data/fp")
+		_, err = c.Read(vaulttest.Context(t), "secret/data/fp")
 		var re *gdsvault.ResponseError
 		if !errors.Is(err, gdsvault.ErrUnavailable) || !errors.As(err, &re) || re.StatusCode != http.StatusBadGateway ||
 			!strings.Contains(err.Error(), "proxy") || !gdsvault.IsTransient(err) {
@@ -243,7 +259,7 @@ func TestFaultProxy(t *testing.T) {
 			t.Fatalf("plain client: %v %v %s", resp, err, b)
 		}
 		c := vaultClient(t, p.Addr, srv.RootToken)
-		_, err = c.Read(ctxT(t), "secret/data/fp")
+		_, err = c.Read(vaulttest.Context(t), "secret/data/fp")
 		var re *gdsvault.ResponseError
 		if !errors.Is(err, gdsvault.ErrRateLimited) || !errors.As(err, &re) || re.RetryAfter != 7*time.Second || !gdsvault.IsTransient(err) {
 			t.Fatalf("gdsvault: err = %v (%+v), want transient ErrRateLimited with RetryAfter 7s", err, re)
@@ -258,14 +274,14 @@ func TestFaultProxy(t *testing.T) {
 		p := vaulttest.NewProxy(t, srv.Addr)
 		c := vaultClient(t, p.Addr, srv.RootToken)
 		p.Set(vaulttest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: 1500 * time.Millisecond})
-		_, err := c.Read(ctxT(t), "secret/data/fp")
+		_, err := c.Read(vaulttest.Context(t), "secret/data/fp")
 		var re *gdsvault.ResponseError
 		if !errors.Is(err, gdsvault.ErrUnavailable) || errors.Is(err, gdsvault.ErrSealed) || !errors.As(err, &re) ||
 			re.RetryAfter != 2*time.Second || !gdsvault.IsTransient(err) {
 			t.Fatalf("gdsvault: err = %v, want transient ErrUnavailable (not sealed), RetryAfter rounded up to 2s", err)
 		}
 		p.Set(vaulttest.Fault{Status: http.StatusServiceUnavailable, Errors: []string{"Vault is sealed"}})
-		if _, err := c.Read(ctxT(t), "secret/data/fp"); !errors.Is(err, gdsvault.ErrSealed) {
+		if _, err := c.Read(vaulttest.Context(t), "secret/data/fp"); !errors.Is(err, gdsvault.ErrSealed) {
 			t.Fatalf("gdsvault: err = %v, want ErrSealed", err)
 		}
 		p.Set(vaulttest.Fault{})
@@ -382,7 +398,7 @@ func TestFaultProxy(t *testing.T) {
 		c := vaultClient(t, p.Addr, srv.RootToken)
 		p.Set(vaulttest.Fault{Status: http.StatusServiceUnavailable, Count: 2})
 		for i := 0; i < 2; i++ {
-			if _, err := c.Read(ctxT(t), "secret/data/fp"); !errors.Is(err, gdsvault.ErrUnavailable) {
+			if _, err := c.Read(vaulttest.Context(t), "secret/data/fp"); !errors.Is(err, gdsvault.ErrUnavailable) {
 				t.Fatalf("request %d: err = %v, want ErrUnavailable", i, err)
 			}
 		}
@@ -392,7 +408,7 @@ func TestFaultProxy(t *testing.T) {
 			t.Fatalf("stats = %+v, want 4 requests, 2 faulted, 2 forwarded", st)
 		}
 		p.Set(vaulttest.Fault{Status: http.StatusServiceUnavailable, Count: 1}) // Set restarts the count
-		if _, err := c.Read(ctxT(t), "secret/data/fp"); !errors.Is(err, gdsvault.ErrUnavailable) {
+		if _, err := c.Read(vaulttest.Context(t), "secret/data/fp"); !errors.Is(err, gdsvault.ErrUnavailable) {
 			t.Fatalf("after a new Set: err = %v, want ErrUnavailable", err)
 		}
 		mustRead(t, c, "fp", "v")
@@ -408,13 +424,13 @@ func TestFaultProxy(t *testing.T) {
 		}})
 		// GetSecret first looks the mount up (sys/internal/ui/mounts/...),
 		// which passes; only the read itself fails.
-		if _, err := c.GetSecret(ctxT(t), "secret/only"); !errors.Is(err, gdsvault.ErrUnavailable) {
+		if _, err := c.GetSecret(vaulttest.Context(t), "secret/only"); !errors.Is(err, gdsvault.ErrUnavailable) {
 			t.Fatalf("matching read: err = %v, want ErrUnavailable", err)
 		}
-		if s, err := c.GetSecret(ctxT(t), "secret/big"); err != nil || len(s.Data["k"].(string)) != 4096 {
+		if s, err := c.GetSecret(vaulttest.Context(t), "secret/big"); err != nil || len(s.Data["k"].(string)) != 4096 {
 			t.Fatalf("other path: %v %v", s, err)
 		}
-		if _, err := c.KV().Put(ctxT(t), "secret/only", map[string]any{"k": "v2"}); err != nil {
+		if _, err := c.KV().Put(vaulttest.Context(t), "secret/only", map[string]any{"k": "v2"}); err != nil {
 			t.Fatalf("a write to the same path (not matched): %v", err)
 		}
 		st := p.Stats()
@@ -437,7 +453,7 @@ func TestFaultProxy(t *testing.T) {
 		}
 		// A write that may have reached Vault is not sent twice.
 		p.Set(vaulttest.Fault{Reset: true, Only: func(r *http.Request) bool { return r.Method != http.MethodGet }})
-		_, err := c.KV().Put(ctxT(t), "secret/retry", map[string]any{"k": "v"})
+		_, err := c.KV().Put(vaulttest.Context(t), "secret/retry", map[string]any{"k": "v"})
 		if !errors.Is(err, gdsvault.ErrConnection) || !errors.Is(err, syscall.ECONNRESET) {
 			t.Fatalf("reset write: err = %v, want ErrConnection (reset)", err)
 		}
@@ -449,7 +465,7 @@ func TestFaultProxy(t *testing.T) {
 		// to the policy's 3 attempts.
 		p.Set(vaulttest.Fault{Truncate: true})
 		before := p.Stats().Requests
-		if _, err := c.Read(ctxT(t), "secret/data/big"); !errors.Is(err, gdsvault.ErrConnection) {
+		if _, err := c.Read(vaulttest.Context(t), "secret/data/big"); !errors.Is(err, gdsvault.ErrConnection) {
 			t.Fatalf("truncated read: err = %v, want ErrConnection", err)
 		}
 		if n := p.Stats().Requests - before; n != 3 {
@@ -524,7 +540,7 @@ func TestFaultProxy(t *testing.T) {
 			}
 			tok, _ := strconv.Unquote(authField(t, b, "client_token"))
 			// The token is Vault's own: the login really happened.
-			if _, err := srv.DoWithToken(ctxT(t), http.MethodGet, "auth/token/lookup-self", nil, tok); err != nil {
+			if _, err := srv.DoWithToken(vaulttest.Context(t), http.MethodGet, "auth/token/lookup-self", nil, tok); err != nil {
 				t.Fatalf("the token from a rewritten login: %v", err)
 			}
 			resp, b, err := send(t, hc, http.MethodPost, p.Addr+"/v1/auth/token/renew-self", tok, "")
@@ -610,15 +626,7 @@ func TestFaultProxy(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusOK || resp.ContentLength <= 5 {
 			t.Fatalf("stalled read: %v %v, want Vault's status and Content-Length", resp, err)
 		}
-		rest := readAsync(resp)
-		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case r := <-rest:
-			t.Fatalf("a stalled body ended before the fault changed: %q %v", r.body, r.err)
-		default:
-		}
+		rest := readHeld(t, p, resp)
 		p.Set(vaulttest.Fault{})
 		r := <-rest
 		if string(r.body) != `{"req` || !errors.Is(r.err, io.ErrUnexpectedEOF) {
@@ -799,22 +807,12 @@ func TestProxyStall(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(body)) {
 			t.Fatalf("stalled answer: %v %v, want 200 with the full Content-Length", resp, err)
 		}
-		rest := readAsync(resp)
-		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case r := <-rest:
-			t.Fatalf("a stalled body ended before the fault changed: %q %v", r.body, r.err)
-		default:
-		}
+		rest := readHeld(t, p, resp)
 		p.Set(vaulttest.Fault{})
 		if r := <-rest; string(r.body) != body[:10] || !errors.Is(r.err, io.ErrUnexpectedEOF) {
 			t.Fatalf("after Set: %q %v, want %q then unexpected EOF", r.body, r.err, body[:10])
 		}
-		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 0 }); err != nil {
-			t.Fatal(err)
-		}
+		waitHeld(t, p, 0)
 		if st := p.Stats(); st.Forwarded != 0 || st.Faults[vaulttest.FaultStall] != 1 || st.Faults[vaulttest.FaultRespond] != 1 {
 			t.Fatalf("stats = %+v", st)
 		}
@@ -824,7 +822,7 @@ func TestProxyStall(t *testing.T) {
 		checkLeaks(t)
 		p := vaulttest.NewProxy(t, noTarget)
 		p.Set(vaulttest.Fault{StreamBody: 1 << 20, Stall: true}) // headers only
-		ctx, cancel := context.WithCancel(ctxT(t))
+		ctx, cancel := context.WithCancel(vaulttest.Context(t))
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.Addr+"/v1/secret/data/a", nil)
 		resp, err := plainClient(t, 0).Do(req)
@@ -832,14 +830,12 @@ func TestProxyStall(t *testing.T) {
 			t.Fatalf("stalled answer: %v %v", resp, err)
 		}
 		rest := readAsync(resp)
-		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
-			t.Fatal(err)
-		}
+		waitHeld(t, p, 1)
 		cancel()
 		if r := <-rest; len(r.body) != 0 || !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("after the client gave up: %d bytes, %v", len(r.body), r.err)
 		}
-		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 0 }); err != nil {
+		if _, err := p.WaitFor(vaulttest.Context(t), func(s vaulttest.ProxyStats) bool { return s.Held == 0 }); err != nil {
 			t.Fatalf("the proxy still holds a connection its client closed: %v", err)
 		}
 	})
@@ -851,9 +847,7 @@ func TestProxyStall(t *testing.T) {
 		res := make(chan error, 1)
 		hc := plainClient(t, 0)
 		go func() { _, _, err := send(t, hc, http.MethodPost, p.Addr+"/v1/secret/data/a", "", `{}`); res <- err }()
-		if _, err := p.WaitFor(ctxT(t), func(s vaulttest.ProxyStats) bool { return s.Held == 1 }); err != nil {
-			t.Fatal(err)
-		}
+		waitHeld(t, p, 1)
 		select {
 		case err := <-res:
 			t.Fatalf("a stalled 204 arrived: %v", err)

@@ -32,7 +32,7 @@ func TestPersistentKillRestart(t *testing.T) {
 	if s.Running() {
 		t.Fatal("Running after Kill")
 	}
-	_, err := c.Read(ctxT(t), "secret/data/app/config")
+	_, err := c.Read(vaulttest.Context(t), "secret/data/app/config")
 	if !errors.Is(err, gdsvault.ErrConnection) || !errors.Is(err, syscall.ECONNREFUSED) || !gdsvault.IsTransient(err) {
 		t.Fatalf("read from a killed server: err = %v, want a transient ErrConnection (refused)", err)
 	}
@@ -48,7 +48,7 @@ func TestPersistentKillRestart(t *testing.T) {
 	// A token created before the kill is still valid, with its policy.
 	tc := vaultClient(t, s.Addr, tok)
 	mustRead(t, tc, "app/config", "before")
-	if _, err := tc.Read(ctxT(t), "sys/mounts"); !errors.Is(err, gdsvault.ErrPermissionDenied) {
+	if _, err := tc.Read(vaulttest.Context(t), "sys/mounts"); !errors.Is(err, gdsvault.ErrPermissionDenied) {
 		t.Fatalf("the reader token on sys/mounts: err = %v, want ErrPermissionDenied", err)
 	}
 
@@ -68,14 +68,14 @@ func TestPersistentSealed(t *testing.T) {
 
 	s.Kill()
 	s.StartSealed(t)
-	if _, err := c.Read(ctxT(t), "secret/data/x"); !errors.Is(err, gdsvault.ErrSealed) || !errors.Is(err, gdsvault.ErrUnavailable) {
+	if _, err := c.Read(vaulttest.Context(t), "secret/data/x"); !errors.Is(err, gdsvault.ErrSealed) || !errors.Is(err, gdsvault.ErrUnavailable) {
 		t.Fatalf("read from a server started sealed: err = %v, want ErrSealed", err)
 	}
 	s.Unseal(t)
 	mustRead(t, c, "x", "v")
 
 	s.Seal(t)
-	if _, err := c.Read(ctxT(t), "secret/data/x"); !errors.Is(err, gdsvault.ErrSealed) {
+	if _, err := c.Read(vaulttest.Context(t), "secret/data/x"); !errors.Is(err, gdsvault.ErrSealed) {
 		t.Fatalf("read after Seal: err = %v, want ErrSealed", err)
 	}
 	s.Unseal(t)
