@@ -9,6 +9,7 @@ import (
 	"github.com/gdsvault/gdsvault/auth/azure"
 	"github.com/gdsvault/gdsvault/auth/cert"
 	"github.com/gdsvault/gdsvault/auth/gcp"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 	"github.com/gdsvault/gdsvault/auth/jwt"
 	"github.com/gdsvault/gdsvault/auth/kubernetes"
 	"github.com/gdsvault/gdsvault/auth/token"
@@ -256,13 +257,8 @@ func buildToken(cfg *config.Config) (gdsvault.AuthMethod, error) {
 
 func buildAppRole(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	s := cfg.AppRole
-	var opts []approle.Option
-	if m := cmp.Or(s.Mount, cfg.AuthMount); m != "" {
-		opts = append(opts, approle.WithMountPath(m))
-	}
-	if s.RoleName != "" {
-		opts = append(opts, approle.WithRoleName(s.RoleName))
-	}
+	opts := login.AppendSet(nil, cmp.Or(s.Mount, cfg.AuthMount), approle.WithMountPath)
+	opts = login.AppendSet(opts, s.RoleName, approle.WithRoleName)
 	secret := s.SecretID
 	if !s.WrappedSecretID.IsZero() {
 		opts = append(opts, approle.WithWrappedSecretID(s.WrappedSecretID))
@@ -273,39 +269,25 @@ func buildAppRole(cfg *config.Config) (gdsvault.AuthMethod, error) {
 
 func buildKubernetes(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	s := cfg.Kubernetes
-	var opts []kubernetes.Option
-	if m := cmp.Or(s.Mount, cfg.AuthMount); m != "" {
-		opts = append(opts, kubernetes.WithMountPath(m))
-	}
-	if s.TokenPath != "" {
-		opts = append(opts, kubernetes.WithToken(gdsvault.CredentialFile(s.TokenPath)))
-	}
+	opts := login.AppendSet(nil, cmp.Or(s.Mount, cfg.AuthMount), kubernetes.WithMountPath)
+	opts = login.AppendSet(opts, s.TokenPath, func(p string) kubernetes.Option { return kubernetes.WithToken(gdsvault.CredentialFile(p)) })
 	return asMethod(kubernetes.New(s.Role, opts...))
 }
 
 func buildJWT(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	s := cfg.JWT
-	opts := []jwt.Option{jwt.WithToken(s.Token)}
-	if m := cmp.Or(s.Mount, cfg.AuthMount); m != "" {
-		opts = append(opts, jwt.WithMountPath(m))
-	}
+	opts := login.AppendSet([]jwt.Option{jwt.WithToken(s.Token)}, cmp.Or(s.Mount, cfg.AuthMount), jwt.WithMountPath)
 	return asMethod(jwt.New(s.Role, opts...))
 }
 
 func buildUserpass(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	s := cfg.Userpass
-	var opts []userpass.Option
-	if m := cmp.Or(s.Mount, cfg.AuthMount); m != "" {
-		opts = append(opts, userpass.WithMountPath(m))
-	}
+	opts := login.AppendSet(nil, cmp.Or(s.Mount, cfg.AuthMount), userpass.WithMountPath)
 	return asMethod(userpass.New(s.Username, s.Password, opts...))
 }
 
 func buildCert(cfg *config.Config) (gdsvault.AuthMethod, error) {
-	opts := []cert.Option{cert.WithName(cfg.Cert.Role)}
-	if m := cmp.Or(cfg.Cert.Mount, cfg.AuthMount); m != "" {
-		opts = append(opts, cert.WithMountPath(m))
-	}
+	opts := login.AppendSet([]cert.Option{cert.WithName(cfg.Cert.Role)}, cmp.Or(cfg.Cert.Mount, cfg.AuthMount), cert.WithMountPath)
 	return asMethod(cert.New(opts...))
 }
 
@@ -317,31 +299,17 @@ func awsNotLinked(*config.Config) (gdsvault.AuthMethod, error) {
 
 func buildGCP(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	s := cfg.GCP
-	var opts []gcp.Option
-	if m := cmp.Or(s.Mount, cfg.AuthMount); m != "" {
-		opts = append(opts, gcp.WithMountPath(m))
-	}
-	if s.MetadataHost != "" {
-		opts = append(opts, gcp.WithMetadataHost(s.MetadataHost))
-	}
-	if s.ServiceAccount != "" {
-		opts = append(opts, gcp.WithIAMServiceAccount(s.ServiceAccount))
-	}
+	opts := login.AppendSet(nil, cmp.Or(s.Mount, cfg.AuthMount), gcp.WithMountPath)
+	opts = login.AppendSet(opts, s.MetadataHost, gcp.WithMetadataHost)
+	opts = login.AppendSet(opts, s.ServiceAccount, gcp.WithIAMServiceAccount)
 	return asMethod(gcp.New(s.Role, opts...))
 }
 
 func buildAzure(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	s := cfg.Azure
-	var opts []azure.Option
-	if m := cmp.Or(s.Mount, cfg.AuthMount); m != "" {
-		opts = append(opts, azure.WithMountPath(m))
-	}
-	if s.Resource != "" {
-		opts = append(opts, azure.WithResource(s.Resource))
-	}
-	if s.AuthorityHost != "" {
-		opts = append(opts, azure.WithAuthorityHost(s.AuthorityHost))
-	}
+	opts := login.AppendSet(nil, cmp.Or(s.Mount, cfg.AuthMount), azure.WithMountPath)
+	opts = login.AppendSet(opts, s.Resource, azure.WithResource)
+	opts = login.AppendSet(opts, s.AuthorityHost, azure.WithAuthorityHost)
 	switch {
 	case s.FederatedTokenFile != "":
 		var missing []string

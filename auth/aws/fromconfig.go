@@ -4,6 +4,7 @@ import (
 	"cmp"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/login"
 	"github.com/gdsvault/gdsvault/config"
 )
 
@@ -17,19 +18,10 @@ func FromConfig(cfg *config.Config) (gdsvault.AuthMethod, error) {
 	if cfg == nil {
 		return nil, &gdsvault.ConfigError{Field: "aws config", Problem: "is nil", Hint: "pass the configuration of config.FromEnv or config.Load"}
 	}
-	var opts []Option
-	if mount := cmp.Or(cfg.AWS.Mount, cfg.AuthMount); mount != "" {
-		opts = append(opts, WithMountPath(mount))
-	}
-	if cfg.AWS.Region != "" {
-		opts = append(opts, WithRegion(cfg.AWS.Region))
-	}
-	if cfg.AWS.ServerIDHeader != "" {
-		opts = append(opts, WithServerIDHeader(cfg.AWS.ServerIDHeader))
-	}
-	if cfg.AWS.STSEndpoint != "" {
-		opts = append(opts, WithSTSEndpoint(cfg.AWS.STSEndpoint))
-	}
+	opts := login.AppendSet(nil, cmp.Or(cfg.AWS.Mount, cfg.AuthMount), WithMountPath)
+	opts = login.AppendSet(opts, cfg.AWS.Region, WithRegion)
+	opts = login.AppendSet(opts, cfg.AWS.ServerIDHeader, WithServerIDHeader)
+	opts = login.AppendSet(opts, cfg.AWS.STSEndpoint, WithSTSEndpoint)
 	m, err := New(cfg.AWS.Role, opts...)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,17 @@ func Apply[M any, O ~func(M) error](errs []error, m M, opts []O) []error {
 	return errs
 }
 
+// AppendSet appends option(value) to opts when value is set (not ""): the
+// options a configuration gives a method.
+//
+//	opts = login.AppendSet(opts, cfg.AWS.Region, WithRegion)
+func AppendSet[O any](opts []O, value string, option func(string) O) []O {
+	if value != "" {
+		opts = append(opts, option(value))
+	}
+	return opts
+}
+
 // SetMountPath is the body of method's WithMountPath option: it stores p,
 // cleaned by gdsvault.CleanMountPath, in *mount, or returns
 // CleanMountPath's *gdsvault.ConfigError and leaves *mount as it is.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gdsvault/gdsvault"
+	"github.com/gdsvault/gdsvault/auth/internal/optiontest"
 )
 
 type method struct{ calls []string }
@@ -35,23 +36,14 @@ func TestApply(t *testing.T) {
 	}
 }
 
-func configError(t *testing.T, err error) *gdsvault.ConfigError {
-	t.Helper()
-	var ce *gdsvault.ConfigError
-	if !errors.As(err, &ce) || !errors.Is(err, gdsvault.ErrConfig) {
-		t.Fatalf("err = %#v, want a *gdsvault.ConfigError", err)
-	}
-	return ce
-}
-
 func TestSetMountPath(t *testing.T) {
 	mount := "jwt"
 	if err := SetMountPath(&mount, "jwt", "/auth/ci/gitlab/"); err != nil || mount != "ci/gitlab" {
 		t.Errorf("SetMountPath = %q, %v", mount, err)
 	}
-	err := SetMountPath(&mount, "cert", " / ")
-	if ce := configError(t, err); ce.Field != "cert mount path" || mount != "ci/gitlab" {
-		t.Errorf("SetMountPath(bad) = %v, mount %q", err, mount)
+	optiontest.Check(t, SetMountPath(&mount, "cert", " / "), "cert mount path")
+	if mount != "ci/gitlab" {
+		t.Errorf("a bad path changed the mount to %q", mount)
 	}
 }
 
@@ -71,9 +63,10 @@ func TestCredentialError(t *testing.T) {
 	}
 	for _, tt := range []struct{ hint, want string }{{"", "default"}, {"own", "own"}} {
 		err := CredentialError(&gdsvault.ConfigError{Field: "credential", Problem: "is empty", Hint: tt.hint}, "jwt token", "default")
-		if ce := configError(t, err); ce.Field != "jwt token" || ce.Problem != "is empty" || ce.Hint != tt.want {
-			t.Errorf("CredentialError = %+v", ce)
+		if want := "gdsvault: jwt token: is empty (" + tt.want + ")"; err.Error() != want {
+			t.Errorf("CredentialError = %v, want %s", err, want)
 		}
+		optiontest.Check(t, err, "jwt token")
 	}
 }
 
@@ -88,8 +81,10 @@ func TestJWT(t *testing.T) {
 	if got := j.String(); got != "jwt(role=deploy, mount=ci/gitlab)" {
 		t.Errorf("String() = %s", got)
 	}
-	if _, err := j.Login(context.Background(), nil); configError(t, err).Field != "client" || len(seen) != 0 {
-		t.Errorf("Login(nil) = %v; loaded the token: %v", err, seen)
+	_, err := j.Login(context.Background(), nil)
+	optiontest.Check(t, err, "client")
+	if len(seen) != 0 {
+		t.Errorf("Login(nil) loaded the token: %v", seen)
 	}
 	c, err := gdsvault.New(gdsvault.WithAddress("http://127.0.0.1:1"))
 	if err != nil {
@@ -97,8 +92,9 @@ func TestJWT(t *testing.T) {
 	}
 	defer c.Close(context.Background())
 	_, err = j.Login(context.Background(), c)
-	if ce := configError(t, err); ce.Field != "jwt token "+path || len(seen) != 1 {
-		t.Errorf("Login without the file = %v", err)
+	optiontest.Check(t, err, "jwt token "+path)
+	if len(seen) != 1 {
+		t.Errorf("Login without the file called TokenError %d times", len(seen))
 	}
 	if err := os.WriteFile(path, []byte("a.b.c\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -107,5 +103,15 @@ func TestJWT(t *testing.T) {
 	cancel()
 	if _, err := j.Login(ctx, c); errors.Is(err, gdsvault.ErrConfig) || len(seen) != 1 {
 		t.Errorf("Login with the file = %v, want a failed request", err)
+	}
+}
+
+func TestAppendSet(t *testing.T) {
+	opt := func(v string) string { return "with " + v }
+	opts := AppendSet(nil, "", opt)
+	opts = AppendSet(opts, "a", opt)
+	opts = AppendSet(opts, "", opt)
+	if len(opts) != 1 || opts[0] != "with a" {
+		t.Errorf("AppendSet = %q", opts)
 	}
 }
