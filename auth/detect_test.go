@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -15,6 +16,11 @@ import (
 )
 
 var vault *vaulttest.Server
+
+// fakeAWS links a stand-in for the AWS module, so that Detect can pick aws.
+var fakeAWS = auth.WithAWS(func(*config.Config) (gdsvault.AuthMethod, error) {
+	return gdsvault.AuthMethodFunc(func(context.Context, *gdsvault.Client) (*gdsvault.Auth, error) { return nil, nil }), nil
+})
 
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
 
@@ -38,18 +44,12 @@ func TestDecisionTree(t *testing.T) {
 		"VAULT_ROLE_ID": "rid", "VAULT_SECRET_ID": "sid", "VAULT_TOKEN": "tok",
 	}
 	without := func(keys ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range all {
-			m[k] = v
-		}
+		m := maps.Clone(all)
 		for _, k := range keys {
 			delete(m, k)
 		}
 		return m
 	}
-	fakeAWS := auth.WithAWS(func(*config.Config) (gdsvault.AuthMethod, error) {
-		return gdsvault.AuthMethodFunc(func(context.Context, *gdsvault.Client) (*gdsvault.Auth, error) { return nil, nil }), nil
-	})
 	for _, tc := range []struct {
 		name string
 		env  map[string]string

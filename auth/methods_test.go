@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -83,18 +84,10 @@ func withFictitious() []auth.Method {
 func TestAddAMethod(t *testing.T) {
 	fict := map[string]string{"VAULT_FICT_ROLE": "r", "VAULT_FICT_SECRET_FILE": "/run/fict"}
 	with := func(extra map[string]string) map[string]string {
-		m := map[string]string{}
-		for k, v := range fict {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
+		m := maps.Clone(fict)
+		maps.Copy(m, extra)
 		return m
 	}
-	fakeAWS := auth.WithAWS(func(*config.Config) (gdsvault.AuthMethod, error) {
-		return gdsvault.AuthMethodFunc(func(context.Context, *gdsvault.Client) (*gdsvault.Auth, error) { return nil, nil }), nil
-	})
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
