@@ -122,7 +122,7 @@ func TestCompareWithVaultAgent(t *testing.T) {
 		// vault agent exec
 		report = filepath.Join(dir, fmt.Sprintf("va-exec-%d", i))
 		child := execChild(report)
-		hcl := fmt.Sprintf(`vault { address = %q }
+		autoAuth := fmt.Sprintf(`vault { address = %q }
 auto_auth {
   method "approle" {
     config = {
@@ -132,7 +132,8 @@ auto_auth {
     }
   }
 }
-template_config {
+`, vault.Addr, roleFile, secretFile)
+		hcl := autoAuth + fmt.Sprintf(`template_config {
   static_secret_render_interval = %q
   exit_on_retry_failure = true
 }
@@ -145,7 +146,7 @@ exec {
   restart_on_secret_changes = "always"
   restart_stop_signal = "SIGTERM"
 }
-`, vault.Addr, roleFile, secretFile, interval.String(), mount, child[0], child[1], child[2])
+`, interval.String(), mount, child[0], child[1], child[2])
 		cfgFile := filepath.Join(dir, fmt.Sprintf("va-exec-%d.hcl", i))
 		os.WriteFile(cfgFile, []byte(hcl), 0o600)
 		cmd = exec.Command(vaultBin, "agent", "-config="+cfgFile)
@@ -165,24 +166,14 @@ exec {
 		w.stop()
 
 		dest = filepath.Join(dir, fmt.Sprintf("va-out-%d.txt", i))
-		hcl = fmt.Sprintf(`vault { address = %q }
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = %q
-      secret_id_file_path = %q
-      remove_secret_id_file_after_reading = false
-    }
-  }
-}
-template_config {
+		hcl = autoAuth + fmt.Sprintf(`template_config {
   static_secret_render_interval = %q
 }
 template {
   contents = "pass={{ with secret \"%s/data/app\" }}{{ .Data.data.db_pass }}{{ end }}"
   destination = %q
 }
-`, vault.Addr, roleFile, secretFile, interval.String(), mount, dest)
+`, interval.String(), mount, dest)
 		cfgFile = filepath.Join(dir, fmt.Sprintf("va-agent-%d.hcl", i))
 		os.WriteFile(cfgFile, []byte(hcl), 0o600)
 		cmd = exec.Command(vaultBin, "agent", "-config="+cfgFile)
