@@ -41,6 +41,9 @@ type Client struct {
 	// noBreaker keeps logins and renewals out of the circuit breaker: a
 	// probe that needs a login must not be refused by the probe it is.
 	noBreaker bool
+	// routes memoises the resolution of the paths this client (this
+	// namespace) reads.
+	routes *routes
 
 	shared *shared
 }
@@ -116,6 +119,7 @@ func New(opts ...Option) (*Client, error) {
 		userAgent:   s.userAgent,
 		retry:       retry.DefaultPolicy(),
 		maxResponse: s.maxResponse,
+		routes:      new(routes),
 		shared:      &shared{ownTransport: tr},
 	}
 	c.retry.Budget = retry.NewBudget(500)
@@ -219,6 +223,7 @@ func (c *Client) Namespace() string { return c.namespace }
 func (c *Client) WithNamespace(ns string) *Client {
 	cp := *c
 	cp.namespace = strings.Trim(strings.TrimSpace(ns), "/")
+	cp.routes = new(routes)
 	return &cp
 }
 

@@ -13,7 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"github.com/gdsvault/gdsvault/secretcache"
 )
 
 // KV reads and writes the key/value secrets engine, version 1 or 2. Paths may
@@ -138,15 +142,35 @@ type MetadataInput struct {
 // wireVersion is VersionMetadata as Vault sends it.
 type wireVersion struct {
 	Version        int               `json:"version"`
-	CreatedTime    string            `json:"created_time"`
-	DeletionTime   string            `json:"deletion_time"`
+	CreatedTime    wireTime          `json:"created_time"`
+	DeletionTime   wireTime          `json:"deletion_time"`
 	Destroyed      bool              `json:"destroyed"`
 	CustomMetadata map[string]string `json:"custom_metadata"`
 }
 
 func (w *wireVersion) metadata() *VersionMetadata {
-	return &VersionMetadata{Version: w.Version, CreatedTime: parseTime(w.CreatedTime),
-		DeletionTime: parseTime(w.DeletionTime), Destroyed: w.Destroyed}
+	vm := new(VersionMetadata)
+	w.fill(vm)
+	return vm
+}
+
+func (w *wireVersion) fill(vm *VersionMetadata) {
+	*vm = VersionMetadata{Version: w.Version, CreatedTime: time.Time(w.CreatedTime),
+		DeletionTime: time.Time(w.DeletionTime), Destroyed: w.Destroyed}
+}
+
+// wireTime is a time Vault sends as an RFC 3339 string, "" for none. It
+// decodes without making a string of it first (one allocation less per
+// KV v2 read); like parseTime, it takes what does not parse as no time.
+type wireTime time.Time
+
+func (t *wireTime) UnmarshalJSON(b []byte) error {
+	var tt time.Time
+	if len(b) > 2 && b[0] == '"' && tt.UnmarshalJSON(b) != nil {
+		tt = time.Time{}
+	}
+	*t = wireTime(tt)
+	return nil
 }
 
 func parseTime(s string) time.Time {
@@ -165,6 +189,14 @@ type kvTarget struct {
 	mount   string // without slashes
 	rest    string // the secret's path in the mount, may be "" (the root, for List)
 	version int    // 1 or 2
+}
+
+// readPath is the API path that reads the secret.
+func (t kvTarget) readPath() string {
+	if t.version == 1 {
+		return t.api("")
+	}
+	return t.api("data")
 }
 
 func (t kvTarget) api(part string) string {
@@ -201,38 +233,70 @@ func (kv KV) resolve(ctx context.Context, path string, allowRoot bool) (kvTarget
 
 // Get reads a secret (the latest version, or the one pinned with Version).
 // A missing secret is ErrNotFound; a soft-deleted version ErrDeletedVersion;
-// a destroyed one ErrDestroyedVersion.
+// a destroyed one ErrDestroyedVersion. The secret is the caller's own: with
+// WithCache it is a copy of the cached one (View and Field read the cached
+// one without copying it).
 func (kv KV) Get(ctx context.Context, path string, opts ...KVOption) (*KVSecret, error) {
-	o := kvOpts(opts)
-	t, err := kv.resolve(ctx, path, false)
+	s, shared, stale, err := kv.read(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
-	cs := kv.c.shared.caches
-	if cs == nil {
-		return kv.get(ctx, t, o)
+	if shared {
+		s = s.Clone()
 	}
-	s, res, err := cs.kv.Get(ctx, kv.c.cacheKey(t.mount+"/"+t.rest, o.version),
-		func(ctx context.Context) (*KVSecret, error) { return kv.get(ctx, t, o) }, o.readOpts()...)
-	if err != nil {
-		return nil, err
-	}
-	s.Stale = res.Stale
+	s.Stale = stale
 	return s, nil
 }
 
-// get reads a resolved secret from Vault.
-func (kv KV) get(ctx context.Context, t kvTarget, o kvOptions) (*KVSecret, error) {
-	out := &KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version}
+// read reads a secret through the client's cache, if it has one. shared
+// reports a value the cache holds (every reader's: not to be modified);
+// otherwise the secret was just fetched and is the caller's.
+func (kv KV) read(ctx context.Context, path string, opts []KVOption) (s *KVSecret, shared, stale bool, err error) {
+	if kv.c.shared.closed.Load() {
+		return nil, false, false, ErrClosed
+	}
+	cs := kv.c.shared.caches
+	if len(opts) == 0 {
+		r, err := kv.route(ctx, path)
+		if err != nil {
+			return nil, false, false, err
+		}
+		if r.ref == nil {
+			s, err := kv.get(ctx, r.t, r.api, kvOptions{})
+			return s, false, false, err
+		}
+		if s, ok := r.ref.Peek(); ok {
+			return s, true, false, nil
+		}
+		s, res, err := cs.kv.GetShared(ctx, r.key, r.fetch(kv))
+		return s, err == nil, res.Stale, err
+	}
+	o := kvOpts(opts)
+	t, err := kv.resolve(ctx, path, false)
+	if err != nil {
+		return nil, false, false, err
+	}
+	if cs == nil {
+		s, err := kv.get(ctx, t, t.readPath(), o)
+		return s, false, false, err
+	}
+	s, res, err := cs.kv.GetShared(ctx, kv.c.cacheKey(t.mount+"/"+t.rest, o.version),
+		func(ctx context.Context) (*KVSecret, error) { return kv.get(ctx, t, t.readPath(), o) }, o.readOpts()...)
+	return s, err == nil, res.Stale, err
+}
+
+// get reads a resolved secret from Vault at api, its read path.
+func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVSecret, error) {
 	if t.version == 1 {
 		if o.version != 0 {
 			return nil, &ConfigError{Field: "version", Problem: "mount " + t.mount + "/ is KV version 1, which keeps no versions",
 				Hint: "read without a version"}
 		}
 		var s Secret
-		if err := kv.c.do(ctx, &request{method: http.MethodGet, path: t.api("")}, &s); err != nil {
+		if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api}, &s); err != nil {
 			return nil, err
 		}
+		out := &KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version}
 		out.Data, out.LeaseID, out.Renewable, out.Warnings = s.Data, s.LeaseID, s.Renewable, s.Warnings
 		out.LeaseDuration = s.LeaseTTL()
 		return out, nil
@@ -251,15 +315,22 @@ func (kv KV) get(ctx context.Context, t kvTarget, o kvOptions) (*KVSecret, error
 		} `json:"data"`
 		Warnings []string `json:"warnings"`
 	}
-	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: t.api("data"), query: q}, &s); err != nil {
+	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, query: q}, &s); err != nil {
 		markDeleted(err)
 		return nil, err
 	}
+	// One allocation for the secret and its version metadata.
+	both := &struct {
+		s  KVSecret
+		vm VersionMetadata
+	}{s: KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version}}
+	out := &both.s
 	out.Data = s.Data.Data
 	if out.Data == nil {
 		out.Data = map[string]any{}
 	}
-	out.VersionMetadata = s.Data.Metadata.metadata()
+	s.Data.Metadata.fill(&both.vm)
+	out.VersionMetadata = &both.vm
 	out.CustomMetadata = s.Data.Metadata.CustomMetadata
 	out.LeaseID, out.Renewable, out.Warnings = s.LeaseID, s.Renewable, s.Warnings
 	out.LeaseDuration = clampSeconds(s.LeaseDuration, 0)
@@ -274,7 +345,11 @@ func markDeleted(err error) {
 		return
 	}
 	var d struct {
-		Metadata *wireVersion `json:"metadata"`
+		Metadata *struct {
+			Version      int    `json:"version"`
+			DeletionTime string `json:"deletion_time"`
+			Destroyed    bool   `json:"destroyed"`
+		} `json:"metadata"`
 	}
 	if json.Unmarshal(re.data, &d) != nil || d.Metadata == nil {
 		return
@@ -476,6 +551,131 @@ func (kv KV) DeleteMetadata(ctx context.Context, path string) error {
 		return err
 	}
 	return kv.c.do(ctx, &request{method: http.MethodDelete, path: t.api("metadata")}, nil)
+}
+
+// routes remembers how each path a client read resolved, by the path
+// string as the caller gave it: normalised, its mount found, its read path
+// and cache key built, once. A repeated read of the same path (the common
+// case: a program reads a few secrets again and again) goes straight to
+// the cache or to the request. Routes are kept per client value (one
+// namespace); they are only a memo of what NormalizePath and the mount
+// cache would say, so the table is simply emptied when it grows past
+// maxRoutes (a program that reads paths without end).
+//
+// Reads take no lock: they look in read, an immutable map published
+// through an atomic pointer. New routes go to dirty (read's routes and the
+// new ones, under mu), which becomes the next read once enough lookups
+// missed read, as sync.Map once did; a plain map read is about half the
+// cost of a sync.Map one, on the hot path of every read.
+type routes struct {
+	// recent holds routes by where their path string's bytes are: a
+	// program that reads with a string constant, or a string it keeps,
+	// passes the same bytes every time, and its route is then found with a
+	// pointer comparison instead of hashing the path for the map (the
+	// larger part of a cached field read's cost besides the clock).
+	recent [64]atomic.Pointer[kvRoute]
+	read   atomic.Pointer[map[string]*kvRoute]
+
+	mu     sync.Mutex
+	dirty  map[string]*kvRoute // nil: read has every route
+	misses int
+}
+
+// maxRoutes bounds a client's routes (about 200 bytes each).
+const maxRoutes = 16 << 10
+
+// lookup finds path's route without the lock: in recent, else in the
+// read map.
+func (rt *routes) lookup(path string) *kvRoute {
+	slot := &rt.recent[(uintptr(unsafe.Pointer(unsafe.StringData(path)))>>4^uintptr(len(path)))%uintptr(len(rt.recent))]
+	if r := slot.Load(); r != nil && r.path == path { // same bytes: == sees equal pointers and compares no byte
+		return r
+	}
+	if m := rt.read.Load(); m != nil {
+		if r := (*m)[path]; r != nil {
+			slot.Store(r)
+			return r
+		}
+	}
+	return nil
+}
+
+func (rt *routes) get(path string) *kvRoute {
+	if r := rt.lookup(path); r != nil {
+		return r
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.dirty == nil {
+		return nil
+	}
+	r := rt.dirty[path]
+	if rt.misses++; rt.misses >= len(rt.dirty)/4 {
+		rt.publish()
+	}
+	return r
+}
+
+func (rt *routes) put(path string, r *kvRoute) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.dirty == nil {
+		var old map[string]*kvRoute
+		if m := rt.read.Load(); m != nil {
+			old = *m
+		}
+		if len(old) >= maxRoutes {
+			old = nil // start over
+		}
+		rt.dirty = make(map[string]*kvRoute, len(old)+1)
+		for k, v := range old {
+			rt.dirty[k] = v
+		}
+	}
+	rt.dirty[path] = r
+	if rt.read.Load() == nil {
+		rt.publish() // the first route: readable at once
+	}
+}
+
+// publish makes dirty the read map (under mu).
+func (rt *routes) publish() {
+	m := rt.dirty
+	rt.read.Store(&m)
+	rt.dirty, rt.misses = nil, 0
+}
+
+// kvRoute is a path resolved for reads of the latest version.
+type kvRoute struct {
+	path string // as the caller gave it
+	t    kvTarget
+	api  string // the read's API path: "secret/data/myapp/config"
+	key  string // the cache key
+	// ref is the cache's handle on key (nil without WithCache).
+	ref *secretcache.Ref[*KVSecret]
+}
+
+// route resolves path for a read, from the client's routes when it was
+// resolved before. A path that does not resolve is not remembered.
+func (kv KV) route(ctx context.Context, path string) (*kvRoute, error) {
+	if r := kv.c.routes.get(path); r != nil {
+		return r, nil
+	}
+	t, err := kv.resolve(ctx, path, false)
+	if err != nil {
+		return nil, err
+	}
+	r := &kvRoute{path: path, t: t, api: t.readPath(), key: kv.c.cacheKey(t.mount+"/"+t.rest, 0)}
+	if cs := kv.c.shared.caches; cs != nil {
+		r.ref = cs.kv.Ref(r.key)
+	}
+	kv.c.routes.put(path, r)
+	return r, nil
+}
+
+// fetch is the cache's fetch function for a read of r.
+func (r *kvRoute) fetch(kv KV) func(context.Context) (*KVSecret, error) {
+	return func(ctx context.Context) (*KVSecret, error) { return kv.get(ctx, r.t, r.api, kvOptions{}) }
 }
 
 // mountInfo is a secrets engine mount.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gdsvault/gdsvault/internal/cfgerr"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -22,31 +23,105 @@ type Cache[V any] struct {
 	hints func(V) Hints
 	cfg   config
 
+	// index holds the entries of lru, by key, for the hit path: a hit
+	// reads it without taking mu, so concurrent readers never wait on each
+	// other. It changes only under mu, in step with lru (onRemove).
+	index sync.Map // string -> *entry[V]
+
 	mu  sync.Mutex
 	lru *simplelru.LRU[string, *entry[V]]
 	// gen counts invalidations. A fetch stores its value only if no
 	// invalidation happened since it started, and it is shared only with
 	// reads of the same generation.
 	gen uint64
+	// tick counts the entries put at the front of lru (stored or
+	// promoted). A hit promotes its entry only if promoteAfter or more
+	// entries went to the front since it did: an entry promoted fewer ticks
+	// ago is among the most recent promoteAfter entries, far from the end
+	// that eviction takes, so most hits of a busy key write nothing and
+	// take no lock.
+	tick         atomic.Uint64
+	promoteAfter uint64
 
 	group singleflight.Group
 
 	badMu        sync.Mutex
 	badSchedules map[string]struct{}
 
-	hits, misses, stale, evictions, fetches, fetchErrors, shared atomic.Uint64
+	hits                                                   stripedCounter
+	misses, stale, evictions, fetches, fetchErrors, shared atomic.Uint64
 }
 
-// entry is one cached value. value, fetched, expires and staleUntil never
-// change once the entry is stored (so value can be cloned outside the
-// lock); retryAt and lastErr change under Cache.mu.
+// entry is one cached value. key, value, fetched, expires, staleUntil and
+// freshUntil never change once the entry is stored (so value can be read
+// and cloned outside the lock); retryAt and lastErr change under Cache.mu.
 type entry[V any] struct {
+	key        string
 	value      V
 	fetched    time.Time
 	expires    time.Time // fresh before this
 	staleUntil time.Time // may be served stale before this
-	retryAt    time.Time // after a failed refresh: serve stale without fetching before this
-	lastErr    error     // the error of that failed refresh
+	// freshUntil is expires on monoNow's clock: the hit path compares one
+	// integer instead of reading the wall clock too.
+	freshUntil int64
+	// tick is Cache.tick when the entry last went to the front of lru.
+	tick atomic.Uint64
+	// removed is set when the entry leaves the cache (evicted, replaced,
+	// invalidated): a Ref that still points at it looks the key up again.
+	removed atomic.Bool
+
+	retryAt time.Time // after a failed refresh: serve stale without fetching before this
+	lastErr error     // the error of that failed refresh
+}
+
+// epoch is the origin of monoNow.
+var epoch = time.Now()
+
+// monoNow reads the monotonic clock only (time.Now reads the wall clock
+// too, which costs as much again): nanoseconds since epoch. Inside a
+// testing/synctest bubble it follows the bubble's clock, like time.Now.
+func monoNow() int64 { return int64(time.Since(epoch)) }
+
+// mono is t on monoNow's clock.
+func mono(t time.Time) int64 { return int64(t.Sub(epoch)) }
+
+// fresh reports whether e is fresh at now (monoNow).
+func (e *entry[V]) fresh(now int64) bool { return now < e.freshUntil && !e.removed.Load() }
+
+// stripedCounter is a counter that goroutines on different processors
+// can increment at the same time without passing one cache line back and
+// forth: each goroutine increments its own stripe (one of 64, padded to a
+// cache-line pair each), picked by where its stack is. Stripes picked at
+// random would not do: every processor would write every stripe, and each
+// line would still move between processors on most increments.
+type stripedCounter struct {
+	s [1 << stripeBits]struct {
+		// The counter last: no two counters, and no counter and a field
+		// before the stripes, share a cache line (nor an adjacent-line
+		// prefetch pair).
+		_ [120]byte
+		n atomic.Uint64
+	}
+}
+
+// add increments the calling goroutine's stripe. A goroutine's stack is
+// its own and stays put unless it grows: the stripe, a hash of where the
+// stack is, sticks to the goroutine, and so, mostly, to one processor.
+func (c *stripedCounter) add() {
+	var onStack byte
+	h := uint64(uintptr(unsafe.Pointer(&onStack))>>10) * 0x9e3779b97f4a7c15 // Fibonacci hashing: the top bits mix them all
+	c.s[h>>(64-stripeBits)].n.Add(1)
+}
+
+// stripeBits: 64 stripes (8 KiB), enough that goroutines rarely share one.
+const stripeBits = 6
+
+func (c *stripedCounter) load() uint64 {
+	var n uint64
+	for i := range c.s {
+		n += c.s[i].n.Load()
+	}
+	return n
 }
 
 // Result describes how a [Cache.Get] was answered.
@@ -97,11 +172,43 @@ func New[V any](clone func(V) V, hints func(V) Hints, opts ...Option) (*Cache[V]
 	if hints == nil {
 		hints = func(V) Hints { return Hints{} }
 	}
-	l, err := simplelru.NewLRU[string, *entry[V]](cfg.maxEntries, nil)
+	c := &Cache[V]{clone: clone, hints: hints, cfg: cfg, promoteAfter: max(1, uint64(cfg.maxEntries)/4)}
+	l, err := simplelru.NewLRU(cfg.maxEntries, c.onRemove)
 	if err != nil { // unreachable: WithMaxEntries refuses sizes below 1
 		return nil, &cfgerr.Error{Field: "cache max entries", Problem: err.Error()}
 	}
-	return &Cache[V]{clone: clone, hints: hints, cfg: cfg, lru: l}, nil
+	c.lru = l
+	return c, nil
+}
+
+// onRemove is lru's callback for every entry it drops (evicted, removed,
+// purged), called under mu: the entry leaves the index too.
+func (c *Cache[V]) onRemove(key string, e *entry[V]) {
+	e.removed.Store(true)
+	c.index.CompareAndDelete(key, e)
+}
+
+// lookup finds the entry of key without taking the lock.
+func (c *Cache[V]) lookup(key string) *entry[V] {
+	if v, ok := c.index.Load(key); ok {
+		return v.(*entry[V])
+	}
+	return nil
+}
+
+// touch records a hit on e for the LRU order: it moves e to the front of
+// lru, unless e went there fewer than promoteAfter ticks ago (then it is
+// among the most recent entries already, and nothing is written).
+func (c *Cache[V]) touch(e *entry[V]) {
+	if c.tick.Load()-e.tick.Load() < c.promoteAfter {
+		return
+	}
+	c.mu.Lock()
+	if !e.removed.Load() {
+		c.lru.Get(e.key) // moves it to the front
+		e.tick.Store(c.tick.Add(1))
+	}
+	c.mu.Unlock()
 }
 
 // Get returns a copy of the value cached for key if it is fresh, and
@@ -115,19 +222,51 @@ func New[V any](clone func(V) V, hints func(V) Hints, opts ...Option) (*Cache[V]
 // is answered with a stale value as described in the package
 // documentation. Errors are not cached.
 func (c *Cache[V]) Get(ctx context.Context, key string, fetch func(context.Context) (V, error), opts ...ReadOption) (V, Result, error) {
+	v, r, err := c.get(ctx, key, fetch, opts)
+	if err != nil {
+		return v, r, err
+	}
+	return c.clone(v), r, nil
+}
+
+// GetShared is Get without the copy: the value returned is the one the
+// cache holds, shared with every other reader, and must not be modified
+// (for a map, not even written to). It is for readers that look at a
+// value and let it go, such as one field of a secret.
+func (c *Cache[V]) GetShared(ctx context.Context, key string, fetch func(context.Context) (V, error), opts ...ReadOption) (V, Result, error) {
+	return c.get(ctx, key, fetch, opts)
+}
+
+func (c *Cache[V]) get(ctx context.Context, key string, fetch func(context.Context) (V, error), opts []ReadOption) (V, Result, error) {
 	var rc readConfig
 	if len(opts) > 0 {
 		rc = applyReadOptions(opts)
+	}
+	// The hit path: no lock.
+	if !rc.bypass {
+		if e := c.lookup(key); e != nil && !e.removed.Load() {
+			now := time.Now()
+			if now.Before(e.expires) && (!rc.hasTTL || now.Sub(e.fetched) < rc.ttl) {
+				c.touch(e)
+				c.hits.add()
+				return e.value, Result{Hit: true, Age: now.Sub(e.fetched)}, nil
+			}
+		}
 	}
 	now := time.Now()
 
 	c.mu.Lock()
 	e, ok := c.lru.Get(key)
 	if ok && !rc.bypass && now.Before(e.expires) && (!rc.hasTTL || now.Sub(e.fetched) < rc.ttl) {
+		// Stored between the look without the lock and this one.
 		v, age := e.value, now.Sub(e.fetched)
+		e.tick.Store(c.tick.Add(1))
 		c.mu.Unlock()
-		c.hits.Add(1)
-		return c.clone(v), Result{Hit: true, Age: age}, nil
+		c.hits.add()
+		return v, Result{Hit: true, Age: age}, nil
+	}
+	if ok {
+		e.tick.Store(c.tick.Add(1)) // lru.Get moved it to the front
 	}
 	if ok && !now.Before(e.staleUntil) {
 		// Past its stale window (or its lease/rotation): useless.
@@ -140,7 +279,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, fetch func(context.Conte
 		c.mu.Unlock()
 		c.misses.Add(1)
 		c.stale.Add(1)
-		return c.clone(v), Result{Stale: true, Age: age, RefreshErr: rerr}, nil
+		return v, Result{Stale: true, Age: age, RefreshErr: rerr}, nil
 	}
 	gen := c.gen
 	c.mu.Unlock()
@@ -194,7 +333,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, fetch func(context.Conte
 		c.stale.Add(1)
 		r.Stale, r.Age, r.RefreshErr = true, f.age, f.err
 	}
-	return c.clone(f.value), r, nil
+	return f.value, r, nil
 }
 
 // freshFlight returns the entry for key as a flight when it is fresh for rc
@@ -301,7 +440,8 @@ func (c *Cache[V]) store(key string, gen uint64, fetched time.Time, ttl time.Dur
 	if lt.scheduleErr != nil {
 		c.warnBadSchedule(key, lt.scheduleErr)
 	}
-	e := &entry[V]{value: v, fetched: fetched, expires: fetched.Add(max(lt.life, 0))}
+	e := &entry[V]{key: key, value: v, fetched: fetched, expires: fetched.Add(max(lt.life, 0))}
+	e.freshUntil = mono(e.expires)
 	e.staleUntil = e.expires.Add(c.cfg.maxStale)
 	if !lt.hardEnd.IsZero() && lt.hardEnd.Before(e.staleUntil) {
 		e.staleUntil = lt.hardEnd
@@ -318,9 +458,14 @@ func (c *Cache[V]) store(key string, gen uint64, fetched time.Time, ttl time.Dur
 		c.lru.Remove(key)
 		return
 	}
+	if old, ok := c.lru.Peek(key); ok {
+		old.removed.Store(true) // lru.Add replaces it without a callback
+	}
+	e.tick.Store(c.tick.Add(1))
 	if c.lru.Add(key, e) {
 		c.evictions.Add(1)
 	}
+	c.index.Store(key, e)
 }
 
 func (c *Cache[V]) warnBadSchedule(key string, err error) {
@@ -393,7 +538,7 @@ func (c *Cache[V]) Len() int {
 // snapshot of one instant.
 func (c *Cache[V]) Stats() Stats {
 	return Stats{
-		Hits:        c.hits.Load(),
+		Hits:        c.hits.load(),
 		Misses:      c.misses.Load(),
 		Stale:       c.stale.Load(),
 		Evictions:   c.evictions.Load(),

@@ -75,7 +75,20 @@
 // value for the next read. After [Cache.Invalidate], [Cache.InvalidatePrefix]
 // or [Cache.Clear], no read sees a value whose fetch started before the call.
 //
+// A hit takes no lock and writes no memory that other readers share: the
+// entry is found in a concurrent index ([sync.Map]), its freshness is one
+// comparison with the monotonic clock, and the hit counter is striped, so
+// goroutines on several processors read at once without queueing. A
+// [Ref] skips even the index lookup, for a key read again and again, and
+// [Ref.Peek] and [Cache.GetShared] skip the copy, for readers that only
+// look at a value (such as one field of a secret): the value they return
+// is shared and must not be modified.
+//
 // The cache holds at most [WithMaxEntries] entries (10 000 by default) and
-// evicts the least recently used. Expired entries stay (for stale fallback)
-// until they are evicted, replaced, or found past their stale window.
+// evicts the least recently used. A hit on an entry that is among the most
+// recent quarter of them already does not move it (which would take the
+// lock): the order inside that quarter is approximate, the entries evicted
+// are still the least recently used. Expired entries stay (for stale
+// fallback) until they are evicted, replaced, or found past their stale
+// window.
 package secretcache

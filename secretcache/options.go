@@ -104,7 +104,9 @@ func WithTTL(d time.Duration) Option {
 }
 
 // WithMaxEntries bounds the number of entries (default 10 000); the least
-// recently used entry is evicted first. n below 1 is a configuration error.
+// recently used entry is evicted first (the order among the most recent
+// quarter is approximate: see the package documentation). n below 1 is a
+// configuration error.
 func WithMaxEntries(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
