@@ -51,6 +51,19 @@ func requirePostgres(t *testing.T) {
 	}
 }
 
+// rootClient is a client of the shared server with its root token, a quiet
+// logger and opts, closed when the test ends.
+func rootClient(t *testing.T, opts ...gdsvault.Option) *gdsvault.Client {
+	t.Helper()
+	c, err := gdsvault.New(append([]gdsvault.Option{gdsvault.WithAddress(vault.Addr), gdsvault.WithToken(vault.RootToken),
+		gdsvault.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -87,11 +100,7 @@ func TestPoolFollowsRotations(t *testing.T) {
 	}
 	mount := vault.UniqueName("database")
 	vault.ConfigurePostgres(t, mount, pg, vaulttest.DBRole{Name: "app", DefaultTTL: 6 * time.Second, MaxTTL: 15 * time.Second})
-	c, err := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithToken(vault.RootToken), gdsvault.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
+	c := rootClient(t)
 
 	var pool *pgxpool.Pool
 	var mu sync.Mutex
@@ -177,7 +186,7 @@ func TestPoolFollowsRotations(t *testing.T) {
 
 func TestWatchNeedsALease(t *testing.T) {
 	vault.Require(t)
-	c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithToken(vault.RootToken))
+	c := rootClient(t)
 	vault.PutKV(t, "secret", "static", map[string]any{"k": "v"})
 	_, err := lease.Watch(ctx(t), c, "secret/data/static")
 	if !errors.Is(err, gdsvault.ErrConfig) || !strings.Contains(err.Error(), "without a lease") {
@@ -198,12 +207,7 @@ func TestRotationBypassesClientCache(t *testing.T) {
 	}
 	mount := vault.UniqueName("database")
 	vault.ConfigurePostgres(t, mount, pg, vaulttest.DBRole{Name: "app", DefaultTTL: 4 * time.Second, MaxTTL: 6 * time.Second})
-	c, err := gdsvault.New(gdsvault.WithAddress(vault.Addr), gdsvault.WithToken(vault.RootToken), gdsvault.WithCache(),
-		gdsvault.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
+	c := rootClient(t, gdsvault.WithCache())
 	rotated := make(chan lease.Rotation, 4)
 	m, err := lease.Watch(ctx(t), c, mount+"/creds/app", lease.WithGracePeriod(time.Second), lease.WithLogger(slog.New(slog.DiscardHandler)),
 		lease.OnRotate(func(r lease.Rotation) { rotated <- r }))
