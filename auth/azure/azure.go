@@ -123,12 +123,7 @@ func WithResource(r string) Option {
 // (default http://169.254.169.254), for tests and emulators.
 func WithIMDSEndpoint(baseURL string) Option {
 	return func(m *Method) error {
-		u, err := cloudauth.BaseURL(baseURL)
-		if err != nil {
-			return &gdsvault.ConfigError{Field: "azure IMDS endpoint", Problem: err.Error(), Hint: "e.g. " + DefaultIMDSEndpoint}
-		}
-		m.imds = u
-		return nil
+		return cloudauth.SetBaseURL(&m.imds, "azure IMDS endpoint", "e.g. "+DefaultIMDSEndpoint, baseURL)
 	}
 }
 
@@ -137,12 +132,7 @@ func WithIMDSEndpoint(baseURL string) Option {
 // AZURE_AUTHORITY_HOST convention: another cloud, or a stand-in in tests.
 func WithAuthorityHost(baseURL string) Option {
 	return func(m *Method) error {
-		u, err := cloudauth.BaseURL(baseURL)
-		if err != nil {
-			return &gdsvault.ConfigError{Field: "azure authority host", Problem: err.Error(), Hint: "e.g. " + DefaultAuthorityHost + " (AZURE_AUTHORITY_HOST)"}
-		}
-		m.authority = u
-		return nil
+		return cloudauth.SetBaseURL(&m.authority, "azure authority host", "e.g. "+DefaultAuthorityHost+" (AZURE_AUTHORITY_HOST)", baseURL)
 	}
 }
 
@@ -365,12 +355,10 @@ func (m *Method) imdsGet(ctx context.Context, op, u string, q url.Values) ([]byt
 	req.Header.Set("Metadata", "true")
 	ans, err := cloudauth.Send(m.clients.Metadata, req)
 	if err != nil {
-		hint := "IMDS's answer was cut; try again"
-		if ans.StatusCode == 0 {
-			hint = "not running on an Azure VM or scale set? IMDS (" + m.imds + ") answers only there: on AKS use " +
-				"workload identity (WithWorkloadIdentity), or use another auth method (approle, jwt, ...)"
-		}
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Err: err, Hint: hint}
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Err: err,
+			Hint: ans.FailureHint("not running on an Azure VM or scale set? IMDS ("+m.imds+") answers only there: on AKS use "+
+				"workload identity (WithWorkloadIdentity), or use another auth method (approle, jwt, ...)",
+				"IMDS's answer was cut; try again")}
 	}
 	if ans.StatusCode != http.StatusOK {
 		e := &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode}
@@ -414,11 +402,9 @@ func (m *Method) federatedToken(ctx context.Context) (gdsvault.Token, error) {
 	req.Header.Set("Accept", "application/json")
 	ans, err := cloudauth.Send(m.clients.API, req)
 	if err != nil {
-		hint := "Azure AD's answer was cut; try again"
-		if ans.StatusCode == 0 {
-			hint = "cannot reach Azure AD at " + m.authority + ": check the network path (proxy, firewall) or AZURE_AUTHORITY_HOST"
-		}
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Err: err, Hint: hint}
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Err: err,
+			Hint: ans.FailureHint("cannot reach Azure AD at "+m.authority+": check the network path (proxy, firewall) or AZURE_AUTHORITY_HOST",
+				"Azure AD's answer was cut; try again")}
 	}
 	if ans.StatusCode != http.StatusOK {
 		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode}

@@ -128,12 +128,7 @@ func WithIAMServiceAccount(email string) Option {
 // endpoints.
 func WithIAMEndpoint(baseURL string) Option {
 	return func(m *Method) error {
-		u, err := cloudauth.BaseURL(baseURL)
-		if err != nil {
-			return &gdsvault.ConfigError{Field: "gcp IAM endpoint", Problem: err.Error(), Hint: "e.g. " + DefaultIAMEndpoint}
-		}
-		m.iamEndpoint = u
-		return nil
+		return cloudauth.SetBaseURL(&m.iamEndpoint, "gcp IAM endpoint", "e.g. "+DefaultIAMEndpoint, baseURL)
 	}
 }
 
@@ -253,12 +248,10 @@ func (m *Method) metadataGet(ctx context.Context, op, u string, q url.Values) ([
 	req.Header.Set("Metadata-Flavor", "Google")
 	ans, err := cloudauth.Send(m.clients.Metadata, req)
 	if err != nil {
-		hint := "the metadata server's answer was cut; try again"
-		if ans.StatusCode == 0 {
-			hint = "not running on GCE, GKE or Cloud Run? Only there does " + m.metadataHost + " answer: set GCE_METADATA_HOST " +
-				"(WithMetadataHost) for an emulator, or use another auth method (approle, jwt, ...)"
-		}
-		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Err: err, Hint: hint}
+		return nil, &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Err: err,
+			Hint: ans.FailureHint("not running on GCE, GKE or Cloud Run? Only there does "+m.metadataHost+" answer: set GCE_METADATA_HOST "+
+				"(WithMetadataHost) for an emulator, or use another auth method (approle, jwt, ...)",
+				"the metadata server's answer was cut; try again")}
 	}
 	if ans.StatusCode != http.StatusOK {
 		e := &Error{Op: op, Method: http.MethodGet, URL: u, StatusCode: ans.StatusCode, Message: serverMessage(ans.Body)}
@@ -308,11 +301,9 @@ func (m *Method) signedJWT(ctx context.Context) (gdsvault.Token, error) {
 	req.Header.Set("Content-Type", "application/json")
 	ans, err := cloudauth.Send(m.clients.API, req)
 	if err != nil {
-		hint := "the IAM API's answer was cut; try again"
-		if ans.StatusCode == 0 {
-			hint = "cannot reach " + m.iamEndpoint + ": check the network path (proxy, firewall, Private Google Access) to the IAM API"
-		}
-		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Err: cloudauth.ScrubError(err, at.Reveal()), Hint: hint}
+		return gdsvault.Token{}, &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Err: cloudauth.ScrubError(err, at.Reveal()),
+			Hint: ans.FailureHint("cannot reach "+m.iamEndpoint+": check the network path (proxy, firewall, Private Google Access) to the IAM API",
+				"the IAM API's answer was cut; try again")}
 	}
 	if ans.StatusCode != http.StatusOK {
 		e := &Error{Op: op, Method: http.MethodPost, URL: u, StatusCode: ans.StatusCode, Message: cloudauth.Scrub(serverMessage(ans.Body), at.Reveal())}

@@ -87,6 +87,15 @@ func Send(hc *http.Client, req *http.Request) (Answer, error) {
 	return ans, nil
 }
 
+// FailureHint is the hint for Send's error: unreachable when no answer
+// came, cut when the answer was cut.
+func (a Answer) FailureHint(unreachable, cut string) string {
+	if a.StatusCode == 0 {
+		return unreachable
+	}
+	return cut
+}
+
 // ReadBody reads at most MaxBody bytes of resp's body, then drains (up to
 // 64 KiB more) and closes it, so that the connection can be used again.
 func ReadBody(resp *http.Response) ([]byte, error) {

@@ -230,13 +230,14 @@ func TestSend(t *testing.T) {
 		t.Errorf("Send = %+v, %v", ans, err)
 	}
 	ans, err = send(context.Background(), "/cut")
-	if !errors.Is(err, io.ErrUnexpectedEOF) || ans.StatusCode != http.StatusOK {
+	if !errors.Is(err, io.ErrUnexpectedEOF) || ans.StatusCode != http.StatusOK || ans.FailureHint("unreachable", "cut") != "cut" {
 		t.Errorf("cut answer: Send = %+v, %v", ans, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	ans, err = send(ctx, "/hang")
-	if !errors.Is(err, context.DeadlineExceeded) || ans.StatusCode != 0 || strings.Contains(err.Error(), "secret=") {
+	if !errors.Is(err, context.DeadlineExceeded) || ans.StatusCode != 0 || strings.Contains(err.Error(), "secret=") ||
+		ans.FailureHint("unreachable", "cut") != "unreachable" {
 		t.Errorf("no answer: Send = %+v, %v", ans, err)
 	}
 }

@@ -42,6 +42,18 @@ func BaseURL(s string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
+// SetBaseURL is the body of an option that sets an endpoint's base URL
+// (see BaseURL): it stores the cleaned URL in *dst, or returns a
+// *gdsvault.ConfigError for field with hint and leaves *dst as it is.
+func SetBaseURL(dst *string, field, hint, s string) error {
+	u, err := BaseURL(s)
+	if err != nil {
+		return &gdsvault.ConfigError{Field: field, Problem: err.Error(), Hint: hint}
+	}
+	*dst = u
+	return nil
+}
+
 // Quote quotes s for a message, cut to 80 bytes.
 func Quote(s string) string {
 	if len(s) > 80 {

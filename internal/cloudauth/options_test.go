@@ -82,3 +82,15 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestSetBaseURL(t *testing.T) {
+	u := "https://default"
+	if err := SetBaseURL(&u, "gcp IAM endpoint", "e.g. x", " http://127.0.0.1:8080/ "); err != nil || u != "http://127.0.0.1:8080" {
+		t.Errorf("SetBaseURL = %q, %v", u, err)
+	}
+	err := SetBaseURL(&u, "azure authority host", "e.g. y", "ftp://x")
+	ce := configError(t, err)
+	if ce.Field != "azure authority host" || ce.Hint != "e.g. y" || ce.Problem != `must be an http:// or https:// URL without a query, got "ftp://x"` || u != "http://127.0.0.1:8080" {
+		t.Errorf("SetBaseURL(bad) = %+v; url %q", ce, u)
+	}
+}
