@@ -1,7 +1,9 @@
 // Package login holds what Vault's auth method packages (auth/approle,
-// auth/jwt, auth/kubernetes, auth/aws, auth/gcp...) share: applying their
-// options, the mount path and role checks, and the login of the methods
-// that post a role and a JWT read again at every login (jwt, kubernetes).
+// auth/jwt, auth/kubernetes, auth/aws, auth/gcp...) and the decision table
+// of package auth share: applying a method's options and building them from
+// a configuration, the mount path and role checks, and the login of the
+// methods that post a role and a JWT read again at every login (jwt,
+// kubernetes).
 //
 // Every error is worded for the calling method, as if it had written it
 // itself: the method's name goes into field names and hints.
