@@ -20,24 +20,31 @@ import (
 	"github.com/gdsvault/gdsvault/secretcache"
 )
 
-// kvFake is an in-memory KV server for the field tests, used inside
-// testing/synctest bubbles: a KV v2 mount "secret" and a KV v1 mount "kv1",
-// one secret in each. Every data read answers the secret's current data
-// (set with put) with a read counter; down makes every request fail with
-// a 503.
+// kvFake is an in-memory KV server for the field and read tests, used
+// inside testing/synctest bubbles: KV v2 mounts "secret" and "team/kv", a
+// KV v1 mount "kv1", one secret in each. Every data read answers the
+// secret's current data (set with put) with a read counter; a read of
+// another path under "team/" is denied (403), elsewhere not found; down
+// makes every request fail with a 503. paths counts the requests by
+// method and path.
 type kvFake struct {
 	mu    sync.Mutex
 	data  map[string]map[string]any // API path -> data
 	down  bool
 	reads atomic.Int64
+	paths map[string]int
 }
 
 func newKVFake() *kvFake {
 	return &kvFake{data: map[string]map[string]any{
-		"secret/data/app": {"db_host": "h1", "db_pass": "pw-1", "port": 5432.0, "nested": map[string]any{"a": "b"}, "none": nil},
-		"kv1/app":         {"db_host": "v1-host"},
-	}}
+		"secret/data/app":  {"db_host": "h1", "db_pass": "pw-1", "port": 5432.0, "nested": map[string]any{"a": "b"}, "none": nil},
+		"kv1/app":          {"db_host": "v1-host"},
+		"team/kv/data/app": {"db_host": "team-host"},
+	}, paths: map[string]int{}}
 }
+
+// count is how many requests reached the fake for "METHOD path".
+func (f *kvFake) count(req string) int { f.mu.Lock(); defer f.mu.Unlock(); return f.paths[req] }
 
 func (f *kvFake) put(api string, d map[string]any) { f.mu.Lock(); f.data[api] = d; f.mu.Unlock() }
 func (f *kvFake) setDown(d bool)                   { f.mu.Lock(); f.down = d; f.mu.Unlock() }
@@ -54,14 +61,22 @@ func (f *kvFake) RoundTrip(req *http.Request) (*http.Response, error) {
 		return reply(503, map[string]any{"errors": []string{"Vault is sealed"}})
 	}
 	p := strings.TrimPrefix(req.URL.Path, "/v1/")
+	f.paths[req.Method+" "+p]++
 	if m, ok := strings.CutPrefix(p, "sys/internal/ui/mounts/"); ok {
-		if strings.HasPrefix(m, "kv1/") {
-			return reply(200, map[string]any{"data": map[string]any{"path": "kv1/", "type": "kv", "options": map[string]any{"version": "1"}}})
+		mount, version := "secret/", "2"
+		switch {
+		case strings.HasPrefix(m, "kv1/"):
+			mount, version = "kv1/", "1"
+		case strings.HasPrefix(m, "team/"):
+			mount = "team/kv/"
 		}
-		return reply(200, map[string]any{"data": map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}})
+		return reply(200, map[string]any{"data": map[string]any{"path": mount, "type": "kv", "options": map[string]any{"version": version}}})
 	}
 	d, ok := f.data[p]
-	if !ok {
+	switch {
+	case !ok && strings.HasPrefix(p, "team/"):
+		return reply(403, map[string]any{"errors": []string{"1 error occurred:\n\t* permission denied\n\n"}})
+	case !ok:
 		return reply(404, map[string]any{"errors": []string{}})
 	}
 	f.reads.Add(1)

@@ -42,6 +42,9 @@ func (c *Client) GetSecret(ctx context.Context, path string, opts ...KVOption) (
 type KVOption func(*kvOptions)
 
 type kvOptions struct {
+	// guess marks a read sent before its mount is known (guessRead): a
+	// 403 is not refined, since the read may be for the wrong path.
+	guess      bool
 	version    int
 	cas        int
 	hasCAS     bool
@@ -256,6 +259,11 @@ func (kv KV) read(ctx context.Context, path string, opts []KVOption) (s *KVSecre
 		return nil, false, false, ErrClosed
 	}
 	cs := kv.c.shared.caches
+	if cs == nil {
+		if s, ok, err := kv.guessRead(ctx, path, kvOpts(opts)); ok {
+			return s, false, false, err
+		}
+	}
 	if len(opts) == 0 {
 		r, err := kv.route(ctx, path)
 		if err != nil {
@@ -293,7 +301,7 @@ func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVS
 				Hint: "read without a version"}
 		}
 		var s Secret
-		if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api}, &s); err != nil {
+		if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, noRefine: o.guess}, &s); err != nil {
 			return nil, err
 		}
 		out := &KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version}
@@ -315,7 +323,7 @@ func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVS
 		} `json:"data"`
 		Warnings []string `json:"warnings"`
 	}
-	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, query: q}, &s); err != nil {
+	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, query: q, noRefine: o.guess}, &s); err != nil {
 		markDeleted(err)
 		return nil, err
 	}
@@ -335,6 +343,59 @@ func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVS
 	out.LeaseID, out.Renewable, out.Warnings = s.LeaseID, s.Renewable, s.Warnings
 	out.LeaseDuration = clampSeconds(s.LeaseDuration, 0)
 	return out, nil
+}
+
+// guessRead reads a secret whose mount the client has not met yet, on a
+// client without a cache (a one-shot read, such as the CLI's). The read
+// would wait for the mount lookup (sys/internal/ui/mounts) before it could
+// be sent; instead both go at once: the read as it is if the path's first
+// segment is a KV v2 mount (the common layout: "secret/..."), and the
+// lookup. The read's answer is used only when the lookup confirms the
+// guess, which makes it the very request the client would have sent, and
+// only when it succeeded (a failure is sent again, to be refined and
+// retried as usual). Otherwise it is cancelled and forgotten, and the read
+// goes on as usual (ok false). On a cached client a guess would go around
+// the cache's shared fetch: never there.
+func (kv KV) guessRead(ctx context.Context, path string, o kvOptions) (s *KVSecret, ok bool, err error) {
+	p, err := NormalizePath(path)
+	if err != nil {
+		return nil, false, nil
+	}
+	if _, known := kv.c.shared.mounts.lookup(kv.c.namespace, p); known {
+		return nil, false, nil
+	}
+	first, _, cut := strings.Cut(p, "/")
+	if !cut {
+		return nil, false, nil
+	}
+	guess := mountInfo{path: first, typ: "kv", version: 2}
+	t := guess.target(p)
+	if t.rest == "" {
+		return nil, false, nil
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		s   *KVSecret
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		o := o
+		o.guess = true
+		s, err := kv.get(gctx, t, t.readPath(), o)
+		ch <- answer{s, err}
+	}()
+	m, err := kv.c.mountFor(ctx, p)
+	if err != nil || m.path != guess.path || m.version != guess.version {
+		cancel()
+		<-ch
+		return nil, err != nil, err
+	}
+	if a := <-ch; a.err == nil {
+		return a.s, true, nil
+	}
+	return nil, false, nil
 }
 
 // markDeleted turns a KV v2 404 that carries version metadata into

@@ -1,11 +1,14 @@
 package gdsvault_test
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"testing"
+	"testing/synctest"
 
 	"github.com/gdsvault/gdsvault"
 )
@@ -257,4 +260,75 @@ func vaultData(out map[string]any) map[string]any {
 	d, _ := out["data"].(map[string]any)
 	inner, _ := d["data"].(map[string]any)
 	return inner
+}
+
+// TestColdReadGuessesTheMount: a client without a cache reading from a
+// mount it has not met sends the mount lookup and the read it guesses (the
+// path's first segment as a KV v2 mount) at once. A right guess is the
+// answer (one round trip); a wrong one is thrown away, unrefined (no
+// lookup-self after its 403), and the right read follows. Once the mount
+// is known, reads go alone.
+func TestColdReadGuessesTheMount(t *testing.T) {
+	tests := []struct {
+		name, path, want string
+		requests         map[string]int // after two reads
+	}{
+		{"KV v2 at the first segment", "secret/app", "h1", map[string]int{
+			"GET sys/internal/ui/mounts/secret/app": 1, "GET secret/data/app": 2}},
+		{"API form", "secret/data/app", "h1", map[string]int{
+			"GET sys/internal/ui/mounts/secret/data/app": 1, "GET secret/data/app": 2}},
+		{"KV v1", "kv1/app", "v1-host", map[string]int{
+			"GET sys/internal/ui/mounts/kv1/app": 1, "GET kv1/data/app": 1, "GET kv1/app": 2}},
+		{"a mount two segments deep", "team/kv/app", "team-host", map[string]int{
+			"GET sys/internal/ui/mounts/team/kv/app": 1, "GET team/data/kv/app": 1, "GET team/kv/data/app": 2,
+			"GET auth/token/lookup-self": 0, "POST sys/capabilities-self": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newKVFake()
+				c, err := gdsvault.New(gdsvault.WithAddress("http://vault.test:8200"), gdsvault.WithToken("t"), gdsvault.WithTransport(f),
+					gdsvault.WithLogger(slog.New(slog.DiscardHandler)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close(context.Background())
+				for range 2 {
+					if v, err := c.Field(context.Background(), tt.path, "db_host"); err != nil || v != tt.want {
+						t.Fatalf("Field = %v, %v; want %s", v, err, tt.want)
+					}
+				}
+				for req, n := range tt.requests {
+					if got := f.count(req); got != n {
+						t.Errorf("%s: %d requests, want %d", req, got, n)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestColdReadGuessFailure: a right guess that fails is not the answer:
+// the read is sent again, the usual way (a missing secret is still
+// ErrNotFound, a missing mount still the lookup's error).
+func TestColdReadGuessFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newKVFake()
+		c, err := gdsvault.New(gdsvault.WithAddress("http://vault.test:8200"), gdsvault.WithToken("t"), gdsvault.WithTransport(f),
+			gdsvault.WithLogger(slog.New(slog.DiscardHandler)), gdsvault.WithMaxRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(context.Background())
+		if _, err := c.GetSecret(context.Background(), "secret/nothing"); !errors.Is(err, gdsvault.ErrNotFound) {
+			t.Fatalf("missing secret: %v", err)
+		}
+		if n := f.count("GET secret/data/nothing"); n != 2 {
+			t.Errorf("%d reads of the missing secret, want 2 (the guess, then the read)", n)
+		}
+		f.setDown(true)
+		if _, err := c.GetSecret(context.Background(), "other/app"); !errors.Is(err, gdsvault.ErrSealed) {
+			t.Fatalf("sealed: %v", err)
+		}
+	})
 }
