@@ -21,8 +21,11 @@ all: build
 
 build: bin/gdsvault
 
+# Static (CGO_ENABLED=0: no dynamic loader and libc to map at each start,
+# about 1 ms of a one-shot `gdsvault get`; the pure Go resolver) and
+# stripped.
 bin/gdsvault: $(GO_SOURCES)
-	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/gdsvault
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -trimpath -ldflags "-s -w" -o $@ ./cmd/gdsvault
 
 # The real Vault server, rebuilt only when missing or when tools/vault changed.
 vault: $(VAULT_DEP)

@@ -44,12 +44,16 @@ func (o *getOptions) run(cmd *cobra.Command, path string) error {
 	if o.version < 0 {
 		return usagef("-version must be 0 (latest) or a version number, got %d", o.version)
 	}
-	c, err := o.client()
+	c, err := o.readClient()
 	if err != nil {
 		return err
 	}
 	defer c.Close(cmd.Context())
-	s, err := c.KV().Get(cmd.Context(), path, gdsvault.SecretVersion(o.version))
+	var opts []gdsvault.KVOption
+	if o.version > 0 {
+		opts = append(opts, gdsvault.SecretVersion(o.version))
+	}
+	s, err := c.KV().Get(cmd.Context(), path, opts...)
 	if err != nil {
 		return err
 	}

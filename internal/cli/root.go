@@ -78,6 +78,24 @@ func (g *globals) client() (*gdsvault.Client, error) {
 	return c, err
 }
 
+// readClient is client for a command that reads once and exits (get).
+// With a token (VAULT_TOKEN or ~/.vault-token) it sends the token as it
+// is: the token method's login is a lookup-self that learns the token's
+// TTL for renewals, of no use to a process that exits after one read, and
+// it would cost a round trip before the read. A token Vault refuses still
+// ends in ErrInvalidToken (exit code 4), from the read itself.
+func (g *globals) readClient() (*gdsvault.Client, error) {
+	cfg, err := g.config()
+	if err != nil {
+		return nil, err
+	}
+	if _, d, err := auth.Detect(cfg); err == nil && d.Method == "token" {
+		return gdsvault.New(append(append(cfg.Options(), gdsvault.WithToken(cfg.Token.Reveal())), g.clientOptions(cfg)...)...)
+	}
+	c, _, err := auth.NewClient(cfg, g.clientOptions(cfg))
+	return c, err
+}
+
 // clientOptions gives the client the CLI's logger: quiet unless --verbose,
 // since errors are reported once, on stderr, by Main.
 func (g *globals) clientOptions(cfg *config.Config) []gdsvault.Option {
