@@ -124,6 +124,7 @@ func TestDecisionErrors(t *testing.T) {
 // TestSeedExercise3 is the seed's vault_config.py: one program, the auth
 // method switched by VAULT_AUTH_METHOD, against a real Vault.
 func TestSeedExercise3(t *testing.T) {
+	vault.Require(t)
 	ctx := vaulttest.Context(t)
 	kv, ar := vault.UniqueName("kv"), vault.UniqueName("approle")
 	vault.EnableSecrets(t, kv, "kv", map[string]any{"version": "2"})

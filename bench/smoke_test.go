@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gdsvault/gdsvault/vaulttest"
 )
 
 // TestSmoke runs every measurement with tiny counts (a few reads, three CLI
@@ -12,6 +14,7 @@ import (
 // It asserts nothing about timings: the figures of a smoke run mean
 // nothing.
 func TestSmoke(t *testing.T) {
+	vaulttest.RequireBinary(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	gds, err := FindGdsvault()
@@ -52,10 +55,15 @@ func TestSmoke(t *testing.T) {
 		positive(l.name+" allocs/read", l.l.AllocsPerRead)
 	}
 	c := r.Cached
-	positive("cached hits", float64(c.Hits))
-	positive("cached p50", float64(c.P50))
-	positive("cached seq p50", float64(c.SeqP50))
-	positive("cached hits/s", c.PerSec)
+	for _, h := range []struct {
+		name string
+		h    Hits
+	}{{"field seq", c.Field.Seq}, {"field par", c.Field.Par}, {"get seq", c.Get.Seq}, {"get par", c.Get.Par}} {
+		positive("cached "+h.name+" hits", float64(h.h.Hits))
+		positive("cached "+h.name+" p50", float64(h.h.P50))
+		positive("cached "+h.name+" hits/s", h.h.PerSec)
+	}
+	positive("cached field scaling", c.Field.Scaling)
 	s := r.Stampede
 	if len(s.DataGETs) != cfg.StampedeTrials || len(s.WarmMountDataGETs) != cfg.StampedeTrials {
 		t.Errorf("stampede: %d and %d trials, want %d each", len(s.DataGETs), len(s.WarmMountDataGETs), cfg.StampedeTrials)
@@ -90,11 +98,11 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("machine: %+v", r.Machine)
 	}
 
-	if got := len(r.Targets()); got != 12 {
-		t.Errorf("%d targets checked, want 12", got)
+	if got := len(r.Targets()); got != 15 {
+		t.Errorf("%d targets checked, want 15", got)
 	}
 	md := r.Markdown()
-	for _, want := range []string{"## Targets", "## 1. Uncached", "## 2. Cached", "## 3. Cold-cache", "## 4. Memory",
+	for _, want := range []string{"## Targets", "## 1. Uncached", "## 2. Cached reads", "## 3. Cold-cache", "## 4. Memory",
 		"## 5. The command line", "## 6. The command line", "## Findings", r.Machine.CPU, r.Machine.VaultVersion} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q", want)

@@ -57,3 +57,13 @@ func AssertNoSecret(tb testing.TB, what, text string, secrets ...string) {
 		}
 	}
 }
+
+// RequireBinary skips the test when no Vault binary is found and Required
+// is off, for a test that starts its servers its own way (a benchmark lab,
+// a program under test).
+func RequireBinary(tb testing.TB) {
+	tb.Helper()
+	if _, err := Binary(); err != nil && !Required() {
+		tb.Skip(skipLine)
+	}
+}

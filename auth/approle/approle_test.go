@@ -62,6 +62,7 @@ func assertClean(t *testing.T, err error, secrets ...string) {
 }
 
 func TestLoginAndRead(t *testing.T) {
+	vault.Require(t)
 	kvMount, arMount, role := lab(t, nil)
 	roleID, secretID := vault.RoleID(t, arMount, role), vault.SecretID(t, arMount, role)
 	m, err := approle.New(gdsvault.CredentialValue(roleID), gdsvault.CredentialValue(secretID), approle.WithMountPath(arMount))
@@ -83,6 +84,7 @@ func TestLoginAndRead(t *testing.T) {
 }
 
 func TestWrongCredentials(t *testing.T) {
+	vault.Require(t)
 	kvMount, arMount, role := lab(t, nil)
 	roleID := vault.RoleID(t, arMount, role)
 	const bogus = "00000000-1111-2222-3333-444444444444"
@@ -105,6 +107,7 @@ func TestWrongCredentials(t *testing.T) {
 }
 
 func TestSecretIDFileRotation(t *testing.T) {
+	vault.Require(t)
 	_, arMount, role := lab(t, nil)
 	roleID := vault.RoleID(t, arMount, role)
 	first := vault.SecretID(t, arMount, role)
@@ -132,6 +135,7 @@ func TestSecretIDFileRotation(t *testing.T) {
 }
 
 func TestSingleUseSecretID(t *testing.T) {
+	vault.Require(t)
 	kvMount, arMount, role := lab(t, map[string]any{"secret_id_num_uses": 1})
 	secretID := vault.SecretID(t, arMount, role)
 	m, _ := approle.New(gdsvault.CredentialValue(vault.RoleID(t, arMount, role)), gdsvault.CredentialValue(secretID), approle.WithMountPath(arMount))
@@ -147,6 +151,7 @@ func TestSingleUseSecretID(t *testing.T) {
 }
 
 func TestWrappedSecretID(t *testing.T) {
+	vault.Require(t)
 	kvMount, arMount, role := lab(t, nil)
 	roleID := gdsvault.CredentialValue(vault.RoleID(t, arMount, role))
 	newMethod := func(wrapped string, opts ...approle.Option) *approle.Method {
@@ -295,6 +300,7 @@ func (c *countingTransport) take() map[string]int {
 // return ErrWrappingTampered each time, until the credential file holds a
 // new token; then the next login unwraps it and succeeds.
 func TestWrappedSecretIDFailureIsTerminal(t *testing.T) {
+	vault.Require(t)
 	_, arMount, role := lab(t, nil)
 	roleID := gdsvault.CredentialValue(vault.RoleID(t, arMount, role))
 	rt := &countingTransport{}

@@ -172,6 +172,7 @@ func isolateAWSEnv(t *testing.T) {
 // secret its policy allows, and Vault forwarded the request as documented on
 // stsStandIn.
 func TestLoginReadsSecret(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newLab(t, labOptions{})
 	m := mustNew(t, l.role, aws.WithMountPath(l.mount), aws.WithCredentialsProvider(static(appKey)))
@@ -219,6 +220,7 @@ func TestLoginReadsSecret(t *testing.T) {
 // at the first login (not at New), session token included; an IAM user
 // identity binds too.
 func TestLoginDefaultChainFromEnvironment(t *testing.T) {
+	vault.Require(t)
 	isolateAWSEnv(t)
 	l := newLab(t, labOptions{arn: userARN, bound: userARN})
 	m := mustNew(t, l.role, aws.WithMountPath(l.mount)) // before the variables exist: loading is lazy
@@ -245,6 +247,7 @@ func TestLoginDefaultChainFromEnvironment(t *testing.T) {
 // by STS (the stand-in's signature check), Vault refuses the login, and the
 // error is ErrAuthFailed without any secret in it.
 func TestWrongSecretKey(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newLab(t, labOptions{})
 	wrong := appKey
@@ -267,6 +270,7 @@ func TestWrongSecretKey(t *testing.T) {
 // TestUnboundPrincipal: a valid signature for an identity the role does not
 // bind is refused by Vault itself.
 func TestUnboundPrincipal(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newLab(t, labOptions{arn: "arn:aws:sts::123456789012:assumed-role/other/session"})
 	m := mustNew(t, l.role, aws.WithMountPath(l.mount), aws.WithCredentialsProvider(static(appKey)))
@@ -283,6 +287,7 @@ func TestUnboundPrincipal(t *testing.T) {
 // request carrying that value in the signed X-Vault-AWS-IAM-Server-ID
 // header logs in; a missing or wrong one is refused before STS is called.
 func TestServerIDHeader(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	const id = "vault.example.com"
 	l := newLab(t, labOptions{serverID: id})
@@ -323,6 +328,7 @@ func TestServerIDHeader(t *testing.T) {
 // TestCustomMountPath: WithMountPath logs in at another mount (a nested
 // one); the same method without it tries auth/aws, which is not enabled.
 func TestCustomMountPath(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newLab(t, labOptions{mount: vault.UniqueName("team") + "/aws"})
 	m := mustNew(t, l.role, aws.WithMountPath("/"+l.mount+"/"), aws.WithCredentialsProvider(static(appKey)))
@@ -342,6 +348,7 @@ func TestCustomMountPath(t *testing.T) {
 // IMDS disabled, Login fails fast with a CredentialsError that wraps the
 // SDK's error and says what to set; neither STS nor Vault is bothered.
 func TestNoCredentials(t *testing.T) {
+	vault.Require(t)
 	isolateAWSEnv(t)
 	l := newLab(t, labOptions{})
 	m := mustNew(t, l.role, aws.WithMountPath(l.mount))
@@ -369,6 +376,7 @@ func TestNoCredentials(t *testing.T) {
 // endpoint; a stand-in in eu-west-1 accepts it and refuses the default
 // (us-east-1, global host) signature.
 func TestRegion(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newLab(t, labOptions{region: "eu-west-1", host: "sts.eu-west-1.amazonaws.com"})
 	m := mustNew(t, l.role, aws.WithMountPath(l.mount), aws.WithRegion("eu-west-1"), aws.WithCredentialsProvider(static(appKey)))
@@ -392,6 +400,7 @@ func TestRegion(t *testing.T) {
 // TestSTSEndpoint: WithSTSEndpoint changes the signed URL; Vault keeps its
 // host in the forwarded request and appends its path.
 func TestSTSEndpoint(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newLab(t, labOptions{host: "sts-fips.us-east-1.amazonaws.com"})
 	m := mustNew(t, l.role, aws.WithMountPath(l.mount), aws.WithSTSEndpoint("https://sts-fips.us-east-1.amazonaws.com"),
@@ -408,6 +417,7 @@ func TestSTSEndpoint(t *testing.T) {
 // TestCredentialsFetchedAtEveryLogin: the provider is asked at every login,
 // so rotated credentials are used by the next one.
 func TestCredentialsFetchedAtEveryLogin(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	l := newLab(t, labOptions{})
 	var n atomic.Int32

@@ -9,6 +9,7 @@ import (
 )
 
 func TestDetectChoosesAWS(t *testing.T) {
+	vault.Require(t)
 	env := map[string]string{"VAULT_AWS_ROLE": "app", "AWS_REGION": "eu-west-1", "VAULT_AUTH_MOUNT": "aws-prod", "VAULT_AWS_HEADER_VALUE": "vault.example.com"}
 	cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {

@@ -81,6 +81,7 @@ func TestNewValidation(t *testing.T) {
 // the tenant's OpenID configuration from login.microsoftonline.com and
 // answers 500: ErrInternal, without the token.
 func TestManagedIdentityLogin(t *testing.T) {
+	vault.Require(t)
 	mount, role := azureMount(t, map[string]any{"bound_subscription_ids": []string{subscriptionID}, "bound_resource_groups": []string{resourceGroup}})
 	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	tests := []struct {
@@ -163,6 +164,7 @@ func TestManagedIdentityLogin(t *testing.T) {
 // TestVaultRefusal: a login the real Vault refuses before any cloud call (no
 // such role) is a 400 and matches ErrAuthFailed.
 func TestVaultRefusal(t *testing.T) {
+	vault.Require(t)
 	mount, _ := azureMount(t, map[string]any{"bound_subscription_ids": []string{subscriptionID}})
 	imds := newIMDS(t, azure.DefaultResource, "", compute{subscriptionID, resourceGroup, "vm1", "", "westeurope"})
 	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
@@ -183,6 +185,7 @@ func TestVaultRefusal(t *testing.T) {
 // TestWithVMSkipsInstanceMetadata: with WithVM only the token comes from
 // IMDS, and the login carries the given machine.
 func TestWithVMSkipsInstanceMetadata(t *testing.T) {
+	vault.Require(t)
 	mount, role := azureMount(t, map[string]any{"bound_resource_groups": []string{"rg-other"}})
 	imds := newIMDS(t, "api://vault-prod", "", compute{})
 	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
@@ -214,6 +217,7 @@ func TestWithVMSkipsInstanceMetadata(t *testing.T) {
 // logins and the second exchange carries the new content. Neither the
 // assertion nor the access token reaches an error.
 func TestWorkloadIdentityRotation(t *testing.T) {
+	vault.Require(t)
 	mount, role := azureMount(t, map[string]any{"bound_service_principal_ids": []string{"*"}})
 	const clientID = "5e1f0000-aaaa-4bbb-8ccc-000000000042"
 	aad := newAAD(t, tenantID, clientID, "https://management.azure.com//.default")
@@ -285,6 +289,7 @@ func TestWorkloadIdentityRotation(t *testing.T) {
 // TestIMDSErrors: IMDS failures are *azure.Error with endpoint, status,
 // Azure's code and a hint; Vault is not asked.
 func TestIMDSErrors(t *testing.T) {
+	vault.Require(t)
 	tests := []struct {
 		name     string
 		clientID string // asked for; the stand-in knows none

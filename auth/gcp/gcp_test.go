@@ -76,6 +76,7 @@ func TestNewValidation(t *testing.T) {
 // the signing key and refuses with 400, which comes back as ErrAuthFailed
 // without the token.
 func TestGCELoginRejectedByVault(t *testing.T) {
+	vault.Require(t)
 	mount, role := gcpMount(t, nil, map[string]any{"type": "gce", "bound_projects": []string{"stand-in-project"}})
 	md := newMetadataServer(t, testKey, "vm@stand-in-project.iam.gserviceaccount.com")
 	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
@@ -137,6 +138,7 @@ func TestGCELoginRejectedByVault(t *testing.T) {
 // Vault, which cannot reach Google for the service account's key: 400,
 // ErrAuthFailed, neither the access token nor the JWT in the error.
 func TestIAMLoginRejectedByVault(t *testing.T) {
+	vault.Require(t)
 	mount, role := gcpMount(t, nil, map[string]any{"type": "iam", "bound_service_accounts": []string{saEmail}})
 	md := newMetadataServer(t, testKey, "vm@stand-in-project.iam.gserviceaccount.com")
 	iam := newIAMServer(t, testKey, md.accessToken, saEmail, role)
@@ -182,6 +184,7 @@ func TestIAMLoginRejectedByVault(t *testing.T) {
 // the ones Vault requires. A client WithAuth then reads a secret with that
 // token. A role bound to another service account is refused.
 func TestIAMLoginAcceptedByVault(t *testing.T) {
+	vault.Require(t)
 	google.addAccount(saEmail, testKey)
 	kv := vault.UniqueName("kv")
 	vault.EnableSecrets(t, kv, "kv", map[string]any{"version": "2"})
@@ -257,6 +260,7 @@ func TestIAMLoginAcceptedByVault(t *testing.T) {
 // TestMetadataErrors: every way the metadata server can fail is a *gcp.Error
 // with the endpoint, the status and a hint, and Vault is never asked.
 func TestMetadataErrors(t *testing.T) {
+	vault.Require(t)
 	tests := []struct {
 		name    string
 		iam     bool
@@ -369,6 +373,7 @@ func TestIAMErrors(t *testing.T) {
 // fails at once with a *gcp.Error that wraps the connection error and says
 // what to do.
 func TestMetadataUnreachable(t *testing.T) {
+	vault.Require(t)
 	addr := cloudtest.ClosedAddr(t)
 	proxy := cloudtest.NewRecordingProxy(t, vault.Addr)
 	for _, iam := range []bool{false, true} {

@@ -162,6 +162,7 @@ func TestNewValidation(t *testing.T) {
 // TestLoginAndReadSecret: a client built WithAuth logs in on its first
 // request and reads what the role's policy allows, and nothing else.
 func TestLoginAndReadSecret(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("jwt"))
 	path := vaulttest.WriteFile(t, "token", []byte(f.issuer.Sign(t, "repo:gdsvault/app:ref:main", nil)))
@@ -192,6 +193,7 @@ func TestLoginAndReadSecret(t *testing.T) {
 // expired token written there fails the next login, a fresh one (for
 // another subject) succeeds as that subject.
 func TestTokenFileReadAtEveryLogin(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("jwt"))
 	path := filepath.Join(t.TempDir(), "token")
@@ -223,6 +225,7 @@ func TestTokenFileReadAtEveryLogin(t *testing.T) {
 // TestCustomMountPath: a nested mount given with stray slashes; the default
 // mount, not enabled on this server, is refused with a hint naming it.
 func TestCustomMountPath(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	mount := "ci/" + vault.UniqueName("gitlab")
 	f := setup(t, mount)
@@ -245,6 +248,7 @@ func TestCustomMountPath(t *testing.T) {
 // TestLoginRefused: expired, wrong audience, foreign key and the like are
 // refused as ErrAuthFailed, and no error or printed form holds the token.
 func TestLoginRefused(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("jwt"))
 	stranger := newIssuer(t)
@@ -280,6 +284,7 @@ func TestLoginRefused(t *testing.T) {
 // TestTokenFileMissing: an unreadable or empty token file is a
 // configuration error that names the file; nothing is sent to Vault.
 func TestTokenFileMissing(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	requests := 0
 	var mu sync.Mutex
@@ -319,6 +324,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // Vault token reaches a log line, an error or a printed form, on success or
 // refusal.
 func TestSecretsNeverPrinted(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("jwt"))
 	good := f.issuer.Sign(t, "printer", nil)

@@ -318,6 +318,7 @@ func TestNewValidation(t *testing.T) {
 // request with a legacy (flat-claims) token and reads what the role's
 // policy allows, and nothing else.
 func TestLoginAndReadSecret(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("kubernetes"))
 	jwt := f.cluster.Issue(t, f.sa, false)
@@ -356,6 +357,7 @@ func TestLoginAndReadSecret(t *testing.T) {
 // TestTokenFileRotated: the kubelet replaces a projected token and the API
 // server stops accepting the old one; the next login reads the new file.
 func TestTokenFileRotated(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("kubernetes"))
 	first := f.cluster.Issue(t, f.sa, true)
@@ -396,6 +398,7 @@ func TestTokenFileRotated(t *testing.T) {
 // TestCustomMountPath: a nested mount given with stray slashes; the default
 // mount, not enabled on this server, is refused with a hint naming it.
 func TestCustomMountPath(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	mount := "clusters/" + vault.UniqueName("prod")
 	f := setup(t, mount)
@@ -420,6 +423,7 @@ func TestCustomMountPath(t *testing.T) {
 // TestLoginRefused: every kind of bad token or binding is refused as
 // ErrAuthFailed, and no error or printed form holds the token.
 func TestLoginRefused(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("kubernetes"))
 	other := serviceAccount{"payments", "other", "uid-other"}
@@ -452,6 +456,7 @@ func TestLoginRefused(t *testing.T) {
 // TestTokenFileMissing: an unreadable or empty token file is a
 // configuration error that names the file, and nothing is sent to Vault.
 func TestTokenFileMissing(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	var rec recorder
 	c := newClient(t, gdsvault.WithTransport(&rec))
@@ -534,6 +539,7 @@ func (r *recorder) Requests() []recorded {
 // and the token, no Vault token, and the client's namespace header. Open
 // source Vault has no namespaces, so only the request is checked.
 func TestLoginRequest(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("kubernetes"))
 	jwt := f.cluster.Issue(t, f.sa, true)
@@ -569,6 +575,7 @@ func TestLoginRequest(t *testing.T) {
 // token nor the Vault token reaches a log line, an error or a printed form,
 // on success or refusal.
 func TestSecretsNeverPrinted(t *testing.T) {
+	vault.Require(t)
 	t.Parallel()
 	f := setup(t, vault.UniqueName("kubernetes"))
 	good := f.cluster.Issue(t, f.sa, true)

@@ -19,6 +19,7 @@ var vault *vaulttest.Server
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
 
 func TestTokenLogin(t *testing.T) {
+	vault.Require(t)
 	ctx := vaulttest.Context(t)
 	tok := vault.CreateToken(t, map[string]any{"policies": []string{"default"}, "ttl": "2h", "renewable": true})
 	c, _ := gdsvault.New(gdsvault.WithAddress(vault.Addr))

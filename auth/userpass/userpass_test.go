@@ -17,6 +17,7 @@ var vault *vaulttest.Server
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m, vaulttest.Options{}, &vault)) }
 
 func TestUserpass(t *testing.T) {
+	vault.Require(t)
 	ctx := vaulttest.Context(t)
 	mount := vault.UniqueName("up")
 	vault.EnableAuth(t, mount, "userpass")

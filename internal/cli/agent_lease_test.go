@@ -15,6 +15,7 @@ import (
 // lease (username and password from the same one), re-renders when the
 // lease is replaced before its max TTL, and revokes it at exit.
 func TestAgentLeasedSecret(t *testing.T) {
+	vault.Require(t)
 	pg := vaulttest.StartPostgres(t)
 	mount := vault.UniqueName("database")
 	vault.ConfigurePostgres(t, mount, pg, vaulttest.DBRole{Name: "app", DefaultTTL: 5 * time.Second, MaxTTL: 15 * time.Second})

@@ -80,6 +80,7 @@ func writeAgentConfig(t *testing.T, dir, yaml string) string {
 // once, by rename, and runs the command once; the sink holds a working
 // token, mode 0600; at exit the sink is removed and the token revoked.
 func TestAgentRendersOnChangeOnly(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "myapp/config", map[string]any{"db_host": "db.example", "db_pass": "pw-v1-5e5e", "unused": "u1"})
@@ -176,6 +177,7 @@ templates:
 // TestAgentSealed: while Vault is sealed for 10 s the files stay as they
 // are and /healthz says stale; after unsealing, changes render again.
 func TestAgentSealed(t *testing.T) {
+	vault.Require(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	srv.PutKV(t, "secret", "app", map[string]any{"v": "before-seal"})
 	dir := t.TempDir()
@@ -213,6 +215,7 @@ func TestAgentSealed(t *testing.T) {
 // TestAgentWrappedSink: with wrap_ttl the sink holds a response-wrapping
 // token whose unwrapped data is a working token.
 func TestAgentWrappedSink(t *testing.T) {
+	vault.Require(t)
 	dir := t.TempDir()
 	sink := filepath.Join(dir, "token")
 	env, _ := approleEnv(t, vault.Addr, `path "sys/wrapping/wrap" { capabilities = ["update"] }`)
@@ -235,6 +238,7 @@ func TestAgentWrappedSink(t *testing.T) {
 // TestAgentConfigErrors: every bad field, template, destination and
 // missing secret is named, all at once, before anything runs.
 func TestAgentConfigErrors(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "afile"), nil, 0o600)

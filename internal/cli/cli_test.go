@@ -51,6 +51,7 @@ func setup(t *testing.T) string {
 }
 
 func TestGet(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	// The seed's path form and the CLI form; vault-style single-dash flags.
 	for _, args := range [][]string{
@@ -92,6 +93,7 @@ func TestGet(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	policy := vault.UniqueName("pol")
 	vault.WritePolicy(t, policy, `path "`+mount+`/data/other/*" { capabilities = ["read"] }`)
@@ -128,6 +130,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestPutListDelete(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	passFile := vaulttest.WriteFile(t, "pass", []byte("from-a-file"))
 	out, errOut, code := run(t, root(), "", "put", mount+"/app/one", "user=u1", "pass=@"+passFile)
@@ -177,6 +180,7 @@ func TestPutListDelete(t *testing.T) {
 }
 
 func TestTokenFile(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	home := t.TempDir()
 	if err := os.WriteFile(home+"/.vault-token", []byte(vault.RootToken+"\n"), 0o600); err != nil {

@@ -26,6 +26,7 @@ import (
 //
 //	GDSVAULT_COMPARE=1 go test -run TestCompareWithVaultAgent -v ./internal/cli/
 func TestCompareWithVaultAgent(t *testing.T) {
+	vault.Require(t)
 	if os.Getenv("GDSVAULT_COMPARE") != "1" {
 		t.Skip("set GDSVAULT_COMPARE=1 to measure gdsvault against Vault Agent (a few minutes)")
 	}

@@ -26,6 +26,7 @@ func checkLine(out, status, name string) (line, fix string, ok bool) {
 }
 
 func TestDoctorHealthy(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	env, role := approleEnv(t, vault.Addr, `path "`+mount+`/data/myapp/*" { capabilities = ["read"] }`)
 	delete(env, "VAULT_AUTH_METHOD") // the decision tree chooses
@@ -58,6 +59,7 @@ func TestDoctorHealthy(t *testing.T) {
 // TestDoctorFailures: each failing check is reported with the fix that
 // names what to change, and exit code 1.
 func TestDoctorFailures(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	denied, _ := approleEnv(t, vault.Addr, `path "`+mount+`/data/other" { capabilities = ["read"] }`)
 	badSecret, _ := approleEnv(t, vault.Addr, `path "x" { capabilities = ["read"] }`)

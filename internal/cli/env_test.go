@@ -62,6 +62,7 @@ func TestEnvNames(t *testing.T) {
 }
 
 func TestEnvFormat(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "path", map[string]any{"path": "/tmp/evil-bin-value", "db_host": "h"})

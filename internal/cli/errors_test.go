@@ -45,6 +45,7 @@ func TestHint(t *testing.T) {
 }
 
 func TestErrorLines(t *testing.T) {
+	vault.Require(t)
 	for _, tc := range []struct {
 		err  error
 		want string
@@ -63,6 +64,7 @@ func TestErrorLines(t *testing.T) {
 // for: a certificate signed by an unknown CA, and a write whose answer is
 // lost (the connection closes once the request is in).
 func TestConnectionHints(t *testing.T) {
+	vault.Require(t)
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("the request went through: %s %s", r.Method, r.URL)
 	}))

@@ -149,6 +149,7 @@ func runTo(t *testing.T, out io.Writer, env map[string]string, stdin string, arg
 // TestHostileSecret stores a secret whose key and value carry terminal
 // controls in a real Vault and reads it back in every format.
 func TestHostileSecret(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	const key = "k\x1b[31m\u009b"
@@ -249,6 +250,7 @@ func hostileVault(t *testing.T) string {
 }
 
 func TestHostileServerText(t *testing.T) {
+	vault.Require(t)
 	env := map[string]string{"VAULT_ADDR": hostileVault(t), "VAULT_TOKEN": "hvs.fake-token-for-a-fake-vault"}
 	for _, tc := range []struct {
 		name       string

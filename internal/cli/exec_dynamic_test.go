@@ -29,6 +29,7 @@ func liveLeases(t *testing.T, prefix string) []any {
 // to PostgreSQL with the new ones; at exit the leases and the token are
 // revoked and the credentials no longer log in.
 func TestExecDynamicPostgres(t *testing.T) {
+	vault.Require(t)
 	pg := vaulttest.StartPostgres(t)
 	mount := vault.UniqueName("database")
 	vault.ConfigurePostgres(t, mount, pg, vaulttest.DBRole{Name: "app", DefaultTTL: 5 * time.Second, MaxTTL: 15 * time.Second})

@@ -66,6 +66,7 @@ func secretsIn(s string, values ...string) []string {
 // received keys restarts it exactly once; TERM is forwarded and its status
 // passed on; the token is revoked at exit; no secret is in argv or the logs.
 func TestExecStaticSecrets(t *testing.T) {
+	vault.Require(t)
 	mount := vault.UniqueName("kv")
 	vault.EnableSecrets(t, mount, "kv", map[string]any{"version": "2"})
 	vault.PutKV(t, mount, "myapp/config", map[string]any{"db_pass": "pass-v1-8d1f", "db_user": "user-v1-77aa"})
@@ -152,6 +153,7 @@ func TestExecStaticSecrets(t *testing.T) {
 // TestExecExitStatus: the child's exit code, and 128+n for a signal, are
 // gdsvault's; a failing child is started again only with -restart on-failure.
 func TestExecExitStatus(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	env := map[string]string{"VAULT_ADDR": vault.Addr, "VAULT_TOKEN": vault.RootToken}
 	secret := []string{"exec", "-secret", "P=" + mount + "/myapp/config#db_pass"}
@@ -184,6 +186,7 @@ func TestExecExitStatus(t *testing.T) {
 // it; INT is forwarded and ends both; a child that ignores TERM is killed
 // after -grace.
 func TestExecSignals(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	env := map[string]string{"VAULT_ADDR": vault.Addr, "VAULT_TOKEN": vault.RootToken}
 	report := filepath.Join(t.TempDir(), "report")
@@ -220,6 +223,7 @@ func TestExecSignals(t *testing.T) {
 
 // TestExecUsage: what is wrong is said before anything runs.
 func TestExecUsage(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	for name, tc := range map[string]struct {
 		args []string

@@ -27,6 +27,7 @@ func approleLab(t *testing.T) (env map[string]string, mount string) {
 var tokenShape = regexp.MustCompile(`\b(hvs|hvb|s|b)\.[A-Za-z0-9_-]{20,}`)
 
 func TestLogin(t *testing.T) {
+	vault.Require(t)
 	env, _ := approleLab(t)
 	out, errOut, code := run(t, env, "", "login", "-format", "json")
 	var info map[string]any
@@ -73,6 +74,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginWithYAMLSection(t *testing.T) {
+	vault.Require(t)
 	env, mount := approleLab(t)
 	yaml := "development:\n  vault_addr: " + vault.Addr + "\n  auth_method: token\nproduction:\n  vault_addr: " + vault.Addr +
 		"\n  auth_method: approle\n  auth_mount_path: " + mount + "\n  role_id_env: MY_ROLE\n  secret_id_env: MY_SECRET\n"
@@ -90,6 +92,7 @@ func TestLoginWithYAMLSection(t *testing.T) {
 }
 
 func TestUnwrap(t *testing.T) {
+	vault.Require(t)
 	_, mount := approleLab(t)
 	wrapped := vault.WrappedSecretID(t, mount, "myapp", time.Minute)
 	root := map[string]string{"VAULT_WRAPPED_SECRET_ID": wrapped}
@@ -123,6 +126,7 @@ func TestUnwrap(t *testing.T) {
 }
 
 func TestTokenAndHealth(t *testing.T) {
+	vault.Require(t)
 	tok := vault.CreateToken(t, map[string]any{"policies": []string{"default"}, "ttl": "2h"})
 	out, errOut, code := run(t, map[string]string{"VAULT_TOKEN": tok}, "", "token", "-format", "json")
 	var info map[string]any

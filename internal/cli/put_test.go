@@ -9,6 +9,7 @@ import (
 )
 
 func TestPutValueFromStdin(t *testing.T) {
+	vault.Require(t)
 	mount := setup(t)
 	file := vaulttest.WriteFile(t, "pem", []byte("-----BEGIN-----\nAAAA\n-----END-----\n"))
 	for _, tc := range []struct {
