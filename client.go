@@ -61,6 +61,7 @@ type shared struct {
 	nodes        *nodeSet      // a cluster's nodes (WithAddresses), nil for one address
 	denials      denials       // recent policy denials (refineDenied)
 	mountFlight  singleflight.Group
+	tokenHeader  atomic.Pointer[tokenHeader] // the last token's header value
 }
 
 // New builds a client from options. Without WithAddress it talks to

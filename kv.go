@@ -313,36 +313,38 @@ func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVS
 	if o.version > 0 {
 		q = url.Values{"version": {strconv.Itoa(o.version)}}
 	}
-	var s struct {
+	// One allocation for Vault's answer and the secret made of it.
+	a := new(kvAnswer)
+	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, query: q, noRefine: o.guess}, &a.wire); err != nil {
+		markDeleted(err)
+		return nil, err
+	}
+	w, out := &a.wire, &a.secret
+	*out = KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version, Data: w.Data.Data,
+		CustomMetadata: w.Data.Metadata.CustomMetadata, LeaseID: w.LeaseID, Renewable: w.Renewable, Warnings: w.Warnings,
+		LeaseDuration: clampSeconds(w.LeaseDuration, 0), VersionMetadata: &a.version}
+	if out.Data == nil {
+		out.Data = map[string]any{}
+	}
+	w.Data.Metadata.fill(&a.version)
+	return out, nil
+}
+
+// kvAnswer is a KV v2 read: Vault's answer (wire) and the secret made of
+// it, allocated together.
+type kvAnswer struct {
+	wire struct {
 		LeaseID       string `json:"lease_id"`
 		LeaseDuration int    `json:"lease_duration"`
 		Renewable     bool   `json:"renewable"`
 		Data          struct {
-			Data     map[string]any `json:"data"`
-			Metadata wireVersion    `json:"metadata"`
+			Data     SecretData  `json:"data"` // SecretData decodes a flat object by hand
+			Metadata wireVersion `json:"metadata"`
 		} `json:"data"`
 		Warnings []string `json:"warnings"`
 	}
-	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, query: q, noRefine: o.guess}, &s); err != nil {
-		markDeleted(err)
-		return nil, err
-	}
-	// One allocation for the secret and its version metadata.
-	both := &struct {
-		s  KVSecret
-		vm VersionMetadata
-	}{s: KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version}}
-	out := &both.s
-	out.Data = s.Data.Data
-	if out.Data == nil {
-		out.Data = map[string]any{}
-	}
-	s.Data.Metadata.fill(&both.vm)
-	out.VersionMetadata = &both.vm
-	out.CustomMetadata = s.Data.Metadata.CustomMetadata
-	out.LeaseID, out.Renewable, out.Warnings = s.LeaseID, s.Renewable, s.Warnings
-	out.LeaseDuration = clampSeconds(s.LeaseDuration, 0)
-	return out, nil
+	secret  KVSecret
+	version VersionMetadata
 }
 
 // guessRead reads a secret whose mount the client has not met yet, on a

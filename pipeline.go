@@ -205,13 +205,17 @@ func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n
 		return err
 	}
 	status = resp.StatusCode
+	drained := false
 	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if !drained {
+			drain(resp.Body)
+		}
 		_ = resp.Body.Close()
 	}()
 	if resp.StatusCode >= 300 {
 		re := c.responseError(r, resp)
-		re.sentToken = &tok
+		sent := tok // a copy: &tok would move tok to the heap on every call
+		re.sentToken = &sent
 		if re.StatusCode == http.StatusForbidden && !tok.IsZero() && !r.noRefine && errors.Is(re, ErrPermissionDenied) {
 			c.refineDenied(ctx, r, re, tok)
 		}
@@ -226,6 +230,7 @@ func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n
 	defer putBuffer(buf)
 	body, err := c.readBody(ctx, r, resp, buf.b[:0], addr)
 	buf.b = body
+	drained = err == nil // read to the end
 	if err != nil {
 		c.logRequest(ctx, r, resp.StatusCode, start, err)
 		return err
@@ -316,6 +321,22 @@ func decodeText(err error) string {
 	return errText(err) // our own decoders' errors, which never quote the input
 }
 
+// drain reads what is left of a body, up to 64 KiB, so that its
+// connection can serve another request (net/http reuses a connection only
+// once its body was read to the end), into a pooled buffer.
+func drain(r io.Reader) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	b := buf.b[:cap(buf.b)]
+	for n := 0; n < 64<<10; {
+		m, err := r.Read(b)
+		n += m
+		if err != nil {
+			return
+		}
+	}
+}
+
 // bodyBuffer is a pooled buffer for answers.
 type bodyBuffer struct{ b []byte }
 
@@ -358,19 +379,19 @@ func (c *Client) send(ctx context.Context, r *request, tok Token, addr string) (
 		return nil, &ConfigError{Field: "path", Problem: "cannot build a request for " + quoteShort(r.path) + ": " + errText(err)}
 	}
 	h := req.Header
-	h["X-Vault-Request"] = []string{"true"}
+	h["X-Vault-Request"] = headerTrue
 	if !tok.IsZero() {
-		h["X-Vault-Token"] = []string{tok.Reveal()}
+		h["X-Vault-Token"] = c.tokenHeader(tok)
 	}
 	if c.namespace != "" {
 		h["X-Vault-Namespace"] = []string{c.namespace}
 	}
 	if body != nil {
-		ct := r.contentType
-		if ct == "" {
-			ct = "application/json"
+		if r.contentType == "" {
+			h["Content-Type"] = headerJSON
+		} else {
+			h["Content-Type"] = []string{r.contentType}
 		}
-		h["Content-Type"] = []string{ct}
 	}
 	if c.userAgent != "" {
 		h["User-Agent"] = []string{c.userAgent}
@@ -391,6 +412,31 @@ func (c *Client) send(ctx context.Context, r *request, tok Token, addr string) (
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	}
 	return resp, nil
+}
+
+// Header values every request shares (a request's headers are only read
+// once it is sent: by net/http, by a RoundTripper, which must not change
+// the request, and by the redirect policy, which copies them).
+var (
+	headerTrue = []string{"true"}
+	headerJSON = []string{"application/json"}
+)
+
+// tokenHeader is the X-Vault-Token header value for tok, made once per
+// token rather than once per request.
+func (c *Client) tokenHeader(tok Token) []string {
+	if th := c.shared.tokenHeader.Load(); th != nil && th.p == tok.p {
+		return th.v
+	}
+	th := &tokenHeader{p: tok.p, v: []string{tok.Reveal()}}
+	c.shared.tokenHeader.Store(th)
+	return th.v
+}
+
+// tokenHeader is the header value of the token whose value p points to.
+type tokenHeader struct {
+	p *string
+	v []string
 }
 
 // connectionError describes a request to addr that got no (whole) answer.

@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Secret is Vault's answer to a generic read or write. Printing it with fmt or
@@ -104,6 +106,201 @@ func (d SecretData) MarshalJSON() ([]byte, error) {
 		m[k] = redacted
 	}
 	return json.Marshal(m)
+}
+
+// UnmarshalJSON decodes a JSON object into d (merging into d when it is
+// not nil, as encoding/json does for maps; null makes d nil), to the same
+// result as encoding/json's own decoding of a map[string]any. A flat
+// object, what a secret's data nearly always is (keys and text values
+// without escapes, numbers, booleans, nulls), is decoded by hand: one
+// string holds every key and text value, and nothing goes through
+// reflection, which makes a KV read about ten allocations lighter.
+// Anything else goes to encoding/json.
+func (d *SecretData) UnmarshalJSON(b []byte) error {
+	m, ok := decodeFlat(b)
+	if !ok {
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+	}
+	switch {
+	case m == nil:
+		*d = nil
+	case *d == nil:
+		*d = m
+	default:
+		maps.Copy(*d, m)
+	}
+	return nil
+}
+
+// decodeFlat decodes b when it is null or a flat JSON object (see
+// SecretData.UnmarshalJSON); ok is false for anything else, valid JSON or
+// not, which the caller leaves to encoding/json.
+func decodeFlat(b []byte) (m map[string]any, ok bool) {
+	i := skipSpace(b, 0)
+	if string(b[i:]) == "null" || len(b)-i > 4 && string(b[i:i+4]) == "null" && skipSpace(b, i+4) == len(b) {
+		return nil, true
+	}
+	if i == len(b) || b[i] != '{' {
+		return nil, false
+	}
+	type pair struct {
+		k string
+		v any
+	}
+	var small [16]pair
+	pairs := small[:0]
+	all := "" // string(b), made at the first key: every key and text value is a slice of it
+	str := func(start, end int) string {
+		if all == "" {
+			all = string(b)
+		}
+		return all[start:end]
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return map[string]any{}, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		// "key"
+		ks, ke, next, ok := flatString(b, i)
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(b, next)
+		if i == len(b) || b[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(b, i+1)
+		if i == len(b) {
+			return nil, false
+		}
+		var v any
+		switch c := b[i]; {
+		case c == '"':
+			vs, ve, next, ok := flatString(b, i)
+			if !ok {
+				return nil, false
+			}
+			v, i = str(vs, ve), next
+		case c == '-' || '0' <= c && c <= '9':
+			end, ok := numberEnd(b, i)
+			if !ok {
+				return nil, false
+			}
+			f, err := strconv.ParseFloat(string(b[i:end]), 64)
+			if err != nil {
+				return nil, false // out of range: encoding/json's error
+			}
+			v, i = f, end
+		case hasWord(b, i, "true"):
+			v, i = true, i+4
+		case hasWord(b, i, "false"):
+			v, i = false, i+5
+		case hasWord(b, i, "null"):
+			v, i = nil, i+4
+		default:
+			return nil, false // an object, an array, or not JSON
+		}
+		pairs = append(pairs, pair{str(ks, ke), v})
+		i = skipSpace(b, i)
+		if i == len(b) {
+			return nil, false
+		}
+		if b[i] == '}' {
+			if skipSpace(b, i+1) != len(b) {
+				return nil, false
+			}
+			break
+		}
+		if b[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(b, i+1)
+	}
+	m = make(map[string]any, len(pairs))
+	for _, p := range pairs {
+		m[p.k] = p.v // a repeated key: the last one wins, as in encoding/json
+	}
+	return m, true
+}
+
+// flatString reads the JSON string at b[i] ('"'): the bounds of its text
+// and the index after it. ok is false for an escape, a control character
+// or invalid UTF-8 (which encoding/json would decode or replace).
+func flatString(b []byte, i int) (start, end, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, 0, false
+	}
+	start = i + 1
+	ascii := true
+	for j := start; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[start:j]) {
+				return 0, 0, 0, false
+			}
+			return start, j, j + 1, true
+		case c == '\\' || c < ' ':
+			return 0, 0, 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return 0, 0, 0, false
+}
+
+// numberEnd returns the index after the JSON number at b[i], checked
+// against JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(b []byte, i int) (int, bool) {
+	digits := func(i int) int {
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = digits(i)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func hasWord(b []byte, i int, w string) bool {
+	return len(b)-i >= len(w) && string(b[i:i+len(w)]) == w
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // WrapInfo describes a response-wrapping token.
