@@ -3,7 +3,7 @@
 # (tools/vault, about 15 minutes the first time, then cached).
 GO      ?= go
 GOFLAGS_BUILD = -buildvcs=false
-GO_SOURCES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './bench/*' -not -path './bin/*' -not -path './auth/aws/*' -not -path './metrics/*' -not -path './trace/*' -not -path './examples/metrics/*') go.mod go.sum
+GO_SOURCES := $(shell find . \( -name '*.go' -o -name go.mod -o -name go.sum \) -not -path './tools/*' -not -path './bench/*' -not -path './bin/*' -not -path './examples/*')
 
 # VAULT_BIN from the environment points at another vault or bao binary: use it
 # and do not build ours.
@@ -25,7 +25,7 @@ build: bin/gdsvault
 # about 1 ms of a one-shot `gdsvault get`; the pure Go resolver) and
 # stripped.
 bin/gdsvault: $(GO_SOURCES)
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -trimpath -ldflags "-s -w" -o $@ ./cmd/gdsvault
+	cd cmd/gdsvault && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -trimpath -ldflags "-s -w" -o ../../$@ .
 
 # The real Vault server, rebuilt only when missing or when tools/vault changed.
 vault: $(VAULT_DEP)
@@ -36,7 +36,7 @@ bin/vault: tools/vault/go.mod tools/vault/go.sum tools/vault/main.go
 	@touch $@
 
 # Nested modules with their own go.mod (kept out of the root dependency graph).
-NESTED := auth/aws bench metrics/prom trace/otel examples/metrics bench/observe
+NESTED := auth/aws bench metrics/prom trace/otel examples/metrics bench/observe cmd/gdsvault
 
 # The whole suite against the real Vault: real-server tests never skip here
 # (VAULTTEST_REQUIRED), they fail when something they need is missing.

@@ -1,5 +1,6 @@
-// Command gdsvault reads and writes HashiCorp Vault secrets. See
-// `gdsvault --help`.
+// Command gdsvault reads and writes HashiCorp Vault secrets, runs programs
+// with secrets in their environment (exec) and keeps a token and rendered
+// files fresh for other processes (agent). See `gdsvault --help`.
 package main
 
 import (
@@ -13,7 +14,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.LookupEnv)
+	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.LookupEnv, options()...)
 	stop()
 	os.Exit(code)
 }

@@ -53,7 +53,7 @@ says so; /healthz (with -listen or listen:) reports it.
 The configuration file:
   refresh: 5m                  # how often secrets are read again
   max_stale: 1h                # how long the last good values are served while Vault is unreachable
-  listen: 127.0.0.1:8100       # /healthz
+  listen: 127.0.0.1:8100       # /healthz (and /metrics, Prometheus)
   token_sink: {path: /run/gdsvault/token, mode: "0600", wrap_ttl: 5m}
   templates:
     - source: app.tmpl         # or contents: "..."
@@ -65,7 +65,7 @@ The configuration file:
 		Args: exactArgs(1, "the agent's configuration file"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), args[0]) },
 	}
-	cmd.Flags().StringVar(&o.listen, "listen", "", "serve /healthz on this local address (host:port; overrides listen:)")
+	cmd.Flags().StringVar(&o.listen, "listen", "", "serve /healthz and /metrics on this local address (host:port; overrides listen:)")
 	return cmd
 }
 
@@ -79,6 +79,7 @@ type agent struct {
 	streams Streams
 	drop    map[string]bool // gdsvault's credentials: never in a command's environment
 	method  auth.Decision
+	metrics http.Handler // /metrics, when the binary provides a collector (WithMetrics) and the agent listens
 
 	tokenChanged chan struct{}
 
@@ -113,7 +114,7 @@ func (o *agentOptions) run(ctx context.Context, file string) error {
 		}
 		acfg.listen = o.listen
 	}
-	m, d, err := auth.Detect(cfg)
+	m, d, err := auth.Detect(cfg, o.authOpts...)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,16 @@ func (o *agentOptions) run(ctx context.Context, file string) error {
 	for i, t := range acfg.templates {
 		a.status[i].Destination = t.dest
 	}
-	opts := append(cfg.Options(),
+	var extra []gdsvault.Option
+	if o.metrics != nil && acfg.listen != "" {
+		obs, h, err := o.metrics()
+		if err != nil {
+			return err
+		}
+		a.metrics = h
+		extra = append(extra, gdsvault.WithObserver(obs))
+	}
+	opts := append(append(cfg.Options(), extra...),
 		gdsvault.WithAuth(observeLogins(m, a.loggedIn)),
 		gdsvault.WithRevokeOnClose(d.Method != "token"), // a token the user gave is theirs
 		gdsvault.WithCache(secretcache.WithTTL(acfg.refresh), secretcache.WithMaxStale(acfg.maxStale)),

@@ -13,14 +13,14 @@ type route struct {
 	handler http.Handler
 }
 
-// routes lists the endpoints. The Prometheus collector adds itself here,
-// as one more line:
-//
-//	{"GET /metrics", metrics.Handler(a)},
+// routes lists the endpoints: /healthz, and /metrics when the binary
+// provides a collector (cli.WithMetrics).
 func (a *agent) routes() []route {
-	return []route{
-		{"GET /healthz", http.HandlerFunc(a.healthz)},
+	rs := []route{{"GET /healthz", http.HandlerFunc(a.healthz)}}
+	if a.metrics != nil {
+		rs = append(rs, route{"GET /metrics", a.metrics})
 	}
+	return rs
 }
 
 func (a *agent) mux() *http.ServeMux {

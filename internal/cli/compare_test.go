@@ -36,7 +36,8 @@ func TestCompareWithVaultAgent(t *testing.T) {
 	}
 	dir := t.TempDir()
 	gds := filepath.Join(dir, "gdsvault")
-	build := exec.Command("go", "build", "-o", gds, "github.com/gdsvault/gdsvault/cmd/gdsvault")
+	build := exec.Command("go", "build", "-o", gds, ".")
+	build.Dir = filepath.Join("..", "..", "cmd", "gdsvault") // a module of its own
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -135,7 +135,7 @@ func (o *doctorOptions) run(ctx context.Context) error {
 		return r.result()
 	}
 	reached := o.network(ctx, r, cfg)
-	m, d, err := auth.Detect(cfg)
+	m, d, err := auth.Detect(cfg, o.authOpts...)
 	if err != nil {
 		r.add(statusFail, "auth", err.Error(), "set VAULT_AUTH_METHOD (or --method) and the settings it needs")
 		r.skip("needs an auth method", "login", "token", "path")

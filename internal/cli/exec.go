@@ -156,7 +156,7 @@ func (o *execOptions) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, _, err := auth.NewClient(cfg, o.clientOptions(cfg))
+	c, _, err := auth.NewClient(cfg, o.clientOptions(cfg), o.authOpts...)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ is printed only with -field token, and written to ~/.vault-token (mode 0600) onl
 			if err != nil {
 				return err
 			}
-			m, d, err := auth.Detect(cfg)
+			m, d, err := auth.Detect(cfg, o.authOpts...)
 			if err != nil {
 				return err
 			}

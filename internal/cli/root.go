@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/gdsvault/gdsvault"
@@ -48,7 +49,37 @@ type globals struct {
 	env        string
 	method     string
 	verbose    bool
+
+	// Set by Main's options (the program that builds the binary, or a test).
+	authOpts   []auth.Option
+	clientOpts []gdsvault.Option
+	metrics    MetricsFunc
 }
+
+// Option changes how Main builds clients: what a program outside this
+// module plugs in (the AWS auth method, a Prometheus collector), or what a
+// test injects (a transport), in the manner of gh's factory.
+type Option func(*globals)
+
+// WithAuthOptions passes options to the auth decision tree, e.g.
+// auth.WithAWS(awsauth.FromConfig) so that every command can log in with AWS
+// IAM.
+func WithAuthOptions(opts ...auth.Option) Option {
+	return func(g *globals) { g.authOpts = append(g.authOpts, opts...) }
+}
+
+// WithClientOptions adds options to every client a command builds (an
+// observer, a transport for tests).
+func WithClientOptions(opts ...gdsvault.Option) Option {
+	return func(g *globals) { g.clientOpts = append(g.clientOpts, opts...) }
+}
+
+// MetricsFunc makes what `gdsvault agent -listen` needs to serve /metrics:
+// an observer to attach to its client and the handler that exposes it.
+type MetricsFunc func() (gdsvault.Observer, http.Handler, error)
+
+// WithMetrics makes the agent serve /metrics (with -listen).
+func WithMetrics(f MetricsFunc) Option { return func(g *globals) { g.metrics = f } }
 
 // config loads the YAML file (when given), the environment and the global flags.
 func (g *globals) config() (*config.Config, error) {
@@ -74,7 +105,7 @@ func (g *globals) client() (*gdsvault.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, _, err := auth.NewClient(cfg, g.clientOptions(cfg))
+	c, _, err := auth.NewClient(cfg, g.clientOptions(cfg), g.authOpts...)
 	return c, err
 }
 
@@ -89,10 +120,10 @@ func (g *globals) readClient() (*gdsvault.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, d, err := auth.Detect(cfg); err == nil && d.Method == "token" {
+	if _, d, err := auth.Detect(cfg, g.authOpts...); err == nil && d.Method == "token" {
 		return gdsvault.New(append(append(cfg.Options(), gdsvault.WithToken(cfg.Token.Reveal())), g.clientOptions(cfg)...)...)
 	}
-	c, _, err := auth.NewClient(cfg, g.clientOptions(cfg))
+	c, _, err := auth.NewClient(cfg, g.clientOptions(cfg), g.authOpts...)
 	return c, err
 }
 
@@ -106,7 +137,8 @@ func (g *globals) clientOptions(cfg *config.Config) []gdsvault.Option {
 	if cfg.TLS.Insecure {
 		fmt.Fprintln(g.streams.Err, "gdsvault: warning: TLS certificate verification is disabled (VAULT_SKIP_VERIFY): use only for development")
 	}
-	return []gdsvault.Option{gdsvault.WithLogger(slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: level})))}
+	opts := []gdsvault.Option{gdsvault.WithLogger(slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: level})))}
+	return append(opts, g.clientOpts...)
 }
 
 type usageError struct{ err error }
@@ -158,8 +190,13 @@ or failed login, 5 response-wrapping token refused (possible interception).`,
 }
 
 // Main runs the command line and returns the exit code.
-func Main(ctx context.Context, args []string, streams Streams, lookup config.LookupFunc) int {
+func Main(ctx context.Context, args []string, streams Streams, lookup config.LookupFunc, opts ...Option) int {
 	g := &globals{streams: streams, lookup: lookup}
+	for _, o := range opts {
+		if o != nil {
+			o(g)
+		}
+	}
 	root := NewRoot(g)
 	root.SetArgs(longFlags(root, args))
 	err := root.ExecuteContext(ctx)
