@@ -333,18 +333,22 @@ func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVS
 // kvAnswer is a KV v2 read: Vault's answer (wire) and the secret made of
 // it, allocated together.
 type kvAnswer struct {
-	wire struct {
-		LeaseID       string `json:"lease_id"`
-		LeaseDuration int    `json:"lease_duration"`
-		Renewable     bool   `json:"renewable"`
-		Data          struct {
-			Data     SecretData  `json:"data"` // SecretData decodes a flat object by hand
-			Metadata wireVersion `json:"metadata"`
-		} `json:"data"`
-		Warnings []string `json:"warnings"`
-	}
+	wire    kvWire
 	secret  KVSecret
 	version VersionMetadata
+}
+
+// kvWire is Vault's answer to a KV v2 read (decodeAnswer decodes the
+// usual shape of it by hand).
+type kvWire struct {
+	LeaseID       string `json:"lease_id"`
+	LeaseDuration int    `json:"lease_duration"`
+	Renewable     bool   `json:"renewable"`
+	Data          struct {
+		Data     SecretData  `json:"data"`
+		Metadata wireVersion `json:"metadata"`
+	} `json:"data"`
+	Warnings []string `json:"warnings"`
 }
 
 // guessRead reads a secret whose mount the client has not met yet, on a

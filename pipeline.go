@@ -239,7 +239,7 @@ func (c *Client) exchange(ctx context.Context, r *request, tok Token, out any, n
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil // an empty 200 body: nothing to decode
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := decodeAnswer(body, out); err != nil {
 		re := &ResponseError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path, Namespace: c.namespace,
 			Errors: []string{"cannot decode the JSON answer: " + decodeText(err)},
 			Hint:   "a proxy may have cut or replaced Vault's answer", idempotent: r.idempotent()}
