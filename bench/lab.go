@@ -165,8 +165,10 @@ func BuildGdsvault(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "gdsvault")
-	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", out, "./cmd/gdsvault")
-	cmd.Dir = root
+	// As the Makefile builds bin/gdsvault: static and stripped.
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
+	cmd.Dir = filepath.Join(root, "cmd", "gdsvault") // a module of its own
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

@@ -136,3 +136,40 @@ func BenchmarkCloneMapMapsClone(b *testing.B) {
 		sink = maps.Clone(labData)
 	}
 }
+
+// BenchmarkCachedField is a cached field read (Client.Field): no copy.
+func BenchmarkCachedField(b *testing.B) {
+	lab := benchLab(b)
+	c, err := lab.NewGdsvault(gdsvault.WithCache())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	benchRead(b, GdsvaultField(c))
+}
+
+// BenchmarkCachedFieldParallel is cached field reads from 16 goroutines
+// on 2 Ps (8 per P).
+func BenchmarkCachedFieldParallel(b *testing.B) {
+	lab := benchLab(b)
+	c, err := lab.NewGdsvault(gdsvault.WithCache())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	read := GdsvaultField(c)
+	ctx := b.Context()
+	if err := read(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := read(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

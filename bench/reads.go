@@ -126,7 +126,8 @@ func runBlock(ctx context.Context, read ReadFunc, n, g int, deadline time.Time) 
 				d := time.Since(t0)
 				if err != nil {
 					errs.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
+					keep := err // &err would move err to the heap: one allocation per read, counted against both libraries
+					firstErr.CompareAndSwap(nil, &keep)
 					continue
 				}
 				lats[i] = append(lats[i], d)
@@ -286,107 +287,6 @@ func (l *Lab) Uncached(ctx context.Context, cfg UncachedConfig) (*UncachedResult
 		res.PeerDefaultPool = &lat
 		dc.CloneConfig().HttpClient.CloseIdleConnections()
 	}
-	return res, nil
-}
-
-// CachedConfig sizes the cached-hit measurement.
-type CachedConfig struct {
-	Goroutines int
-	// Batch hits are timed together (one sample); each goroutine takes
-	// Samples samples.
-	Batch, Samples int
-	Timeout        time.Duration
-}
-
-// CachedResult is the cached-hit measurement.
-type CachedResult struct {
-	Goroutines, Batch int
-	Hits              int
-	// P50 is the median of batch time / Batch over all batches on
-	// Goroutines goroutines; SeqP50 the same on one goroutine.
-	P50, SeqP50   time.Duration
-	PerSec        float64
-	SeqPerSec     float64
-	AllocsPerHit  float64
-	BytesPerHit   float64
-	FetchesDuring uint64 // fetches that happened during the timed hits (0 expected)
-}
-
-// Cached measures cache hits of GetSecret on a client built WithCache.
-func (l *Lab) Cached(ctx context.Context, cfg CachedConfig) (*CachedResult, error) {
-	c, err := l.NewGdsvault(gdsvault.WithCache())
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close(context.Background())
-	read := GdsvaultRead(c)
-	for range 3 { // one fetch, then hits
-		if err := read(ctx); err != nil {
-			return nil, err
-		}
-	}
-	res := &CachedResult{Goroutines: cfg.Goroutines, Batch: cfg.Batch}
-	kvBefore, _ := c.CacheStats()
-
-	run := func(g int) (samples []time.Duration, hits int, el time.Duration, mem memSnap, err error) {
-		deadline := time.Now().Add(cfg.Timeout)
-		per := make([][]time.Duration, g)
-		var firstErr atomic.Pointer[error]
-		var wg sync.WaitGroup
-		runtime.GC()
-		before := readMem()
-		start := time.Now()
-		for i := range g {
-			wg.Go(func() {
-				per[i] = make([]time.Duration, 0, cfg.Samples)
-				for range cfg.Samples {
-					if time.Now().After(deadline) || ctx.Err() != nil {
-						return
-					}
-					t0 := time.Now()
-					for range cfg.Batch {
-						if err := read(ctx); err != nil {
-							firstErr.CompareAndSwap(nil, &err)
-							return
-						}
-					}
-					per[i] = append(per[i], time.Since(t0)/time.Duration(cfg.Batch))
-				}
-			})
-		}
-		wg.Wait()
-		el = time.Since(start)
-		mem = readMem().sub(before)
-		for _, p := range per {
-			samples = append(samples, p...)
-		}
-		if p := firstErr.Load(); p != nil {
-			return nil, 0, 0, mem, *p
-		}
-		if len(samples) == 0 {
-			return nil, 0, 0, mem, errors.New("no batch completed")
-		}
-		return samples, len(samples) * cfg.Batch, el, mem, nil
-	}
-
-	seq, seqHits, seqEl, _, err := run(1)
-	if err != nil {
-		return nil, err
-	}
-	res.SeqP50 = percentile(seq, 50)
-	res.SeqPerSec = float64(seqHits) / seqEl.Seconds()
-
-	par, hits, el, mem, err := run(cfg.Goroutines)
-	if err != nil {
-		return nil, err
-	}
-	res.Hits = hits
-	res.P50 = percentile(par, 50)
-	res.PerSec = float64(hits) / el.Seconds()
-	res.AllocsPerHit = float64(mem.mallocs) / float64(hits)
-	res.BytesPerHit = float64(mem.bytes) / float64(hits)
-	kvAfter, _ := c.CacheStats()
-	res.FetchesDuring = kvAfter.Fetches - kvBefore.Fetches
 	return res, nil
 }
 

@@ -44,7 +44,7 @@ func DefaultConfig() Config {
 	return Config{
 		Uncached: UncachedConfig{Rounds: 10, SeqReads: 2000, ParReads: 8000, Goroutines: 16, Warmup: 500,
 			BlockTimeout: 15 * time.Second, PeerDefaultRounds: 4},
-		Cached:             CachedConfig{Goroutines: 16, Batch: 1000, Samples: 300, Timeout: 30 * time.Second},
+		Cached:             CachedConfig{Goroutines: 16, Batch: 1000, Samples: 200, Rounds: 10, Timeout: 60 * time.Second},
 		StampedeGoroutines: 1000, StampedeTrials: 10, StampedeTimeout: 30 * time.Second,
 		MemSecrets: 10000, MemGoroutines: 16, MemTimeout: 3 * time.Minute,
 		CLI:     CLIConfig{Runs: 31, Warmup: 2, Timeout: 30 * time.Second, Total: 2 * time.Minute},
@@ -58,7 +58,7 @@ func SmokeConfig() Config {
 	return Config{
 		Uncached: UncachedConfig{Rounds: 2, SeqReads: 20, ParReads: 32, Goroutines: 4, Warmup: 8,
 			BlockTimeout: 10 * time.Second, PeerDefaultRounds: 1},
-		Cached:             CachedConfig{Goroutines: 4, Batch: 10, Samples: 5, Timeout: 10 * time.Second},
+		Cached:             CachedConfig{Goroutines: 4, Batch: 10, Samples: 5, Rounds: 2, Timeout: 10 * time.Second},
 		StampedeGoroutines: 20, StampedeTrials: 1, StampedeTimeout: 10 * time.Second,
 		MemSecrets: 100, MemGoroutines: 4, MemTimeout: 30 * time.Second,
 		CLI:     CLIConfig{Runs: 3, Warmup: 0, Timeout: 20 * time.Second, Total: time.Minute},
