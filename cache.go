@@ -18,9 +18,12 @@ import (
 // rotation until a buffer before it. Concurrent misses for one secret make
 // one request. When Vault fails transiently (unreachable, sealed, 5xx,
 // circuit open), the last good value is served, marked Stale, up to the
-// cache's max staleness (default 1 h). Callers always get copies. See
-// package secretcache for the options; a bad value (a negative duration, a
-// size below 1, a nil logger) makes New fail with a *ConfigError naming it.
+// cache's max staleness (default 1 h). GetSecret and Read hand out copies;
+// Field and View read the cached secret itself, without a copy, a lock or
+// an allocation (nothing they return can change the cache). A read after
+// Close fails with ErrClosed, cached or not. See package secretcache for
+// the options; a bad value (a negative duration, a size below 1, a nil
+// logger) makes New fail with a *ConfigError naming it.
 func WithCache(opts ...secretcache.Option) Option {
 	return func(s *settings) error {
 		if err := secretcache.Validate(opts...); err != nil {
@@ -173,6 +176,9 @@ func (c *Client) cachedRead(ctx context.Context, p string, r *request) (*Secret,
 	}
 	if c.shared.caches == nil || r.method != http.MethodGet {
 		return fetch(ctx)
+	}
+	if c.shared.closed.Load() {
+		return nil, ErrClosed // not from the cache either
 	}
 	key := c.cacheKey(p, 0)
 	if len(r.query) > 0 {

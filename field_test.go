@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -493,4 +495,37 @@ func BenchmarkGetSecretUncached(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Reading one field of a cached secret, again and again: no copy of the
+// secret, no lock, no allocation. The value is what was asked for: it is
+// not redacted, unlike every printed form of the secret or of a view.
+func ExampleClient_Field() {
+	ctx := context.Background()
+	client, err := gdsvault.New(gdsvault.WithAddress(os.Getenv("VAULT_ADDR")), gdsvault.WithToken(os.Getenv("VAULT_TOKEN")),
+		gdsvault.WithCache())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close(ctx)
+
+	host, err := client.Field(ctx, "secret/myapp/config", "db_host")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(host)
+
+	view, err := client.View(ctx, "secret/myapp/config")
+	if err != nil {
+		log.Fatal(err)
+	}
+	user, _ := view.GetString("db_user")
+	fmt.Println(user, view.Keys())
+
+	_, err = client.Field(ctx, "secret/myapp/config", "db_port")
+	fmt.Println(errors.Is(err, gdsvault.ErrKeyNotFound), err)
+	// Output:
+	// postgres.example.com
+	// myapp [db_host db_pass db_user]
+	// true gdsvault: no key "db_port" in "secret/myapp/config" (its keys: db_host, db_pass, db_user)
 }

@@ -78,3 +78,35 @@ func ExampleNew_badOptions() {
 	// gdsvault: cache ttl: must not be negative, got -1s (give secretcache.WithTTL zero or a positive duration)
 	// gdsvault: cache max entries: must be at least 1, got 0 (leave secretcache.WithMaxEntries out for the default of 10000)
 }
+
+// A key read again and again: a Ref finds its entry without a lookup, and
+// Peek answers a fresh value without a copy (read-only: it is the cache's)
+// or says to fetch.
+func ExampleRef() {
+	ctx := context.Background()
+	cache, err := secretcache.New(maps.Clone[map[string]string], nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fetch := func(context.Context) (map[string]string, error) {
+		return map[string]string{"db_host": "postgres.example.com"}, nil
+	}
+
+	ref := cache.Ref("secret/myapp/config")
+	read := func() string {
+		if v, ok := ref.Peek(); ok {
+			return v["db_host"] + " (hit)"
+		}
+		v, _, err := cache.GetShared(ctx, ref.Key(), fetch)
+		if err != nil {
+			return err.Error()
+		}
+		return v["db_host"] + " (fetched)"
+	}
+	fmt.Println(read())
+	fmt.Println(read())
+	// Output:
+	// postgres.example.com (fetched)
+	// postgres.example.com (hit)
+}
