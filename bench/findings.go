@@ -60,12 +60,18 @@ var findings = map[string]string{
 		"0.04 ms), cobra and the configuration ~0.2 ms, then one round trip's wait (the mount lookup and the read sent at once on two " +
 		"connections, ~0.7 ms with Vault's work) and the exit. A minimal static Go program that makes the same GET with net/http takes " +
 		"~2.6-2.9 ms here, and 0.05 of a 50-55 ms vault CLI is that floor. Done this round: no lookup-self (one round trip less), the mount " +
-		"lookup and the read at once (one round trip's wait less), a static binary (about 1 ms less: no dynamic loader). Left: the " +
-		"regular expressions compiled at init (lazily would save ~0.1 ms; those packages were outside this round's scope).",
+		"lookup and the read at once (one round trip's wait less), a static binary (about 1 ms less: no dynamic loader). Since ccd6062, " +
+		"bin/gdsvault also links the AWS SDK (VAULT_AUTH_METHOD=aws) and client_golang (the agent's /metrics): their package " +
+		"initialisation runs on every command, `get` included, and adds ~1.3-1.8 ms (GODEBUG=inittrace=1: client_golang/prometheus " +
+		"~0.24 ms, procfs ~0.12 ms, runtime/metrics ~0.08 ms, the AWS SDK's endpoint and schema tables ~0.6 ms, protobuf ~0.1 ms; all " +
+		"init ~1.8 ms against ~0.5 ms without them). The same binary without those two options: ~4.0 ms against ~5.6 ms with them " +
+		"(medians of 21 runs each, here, outside the harness). Left besides: the regular expressions compiled at init in auth/approle, " +
+		"auth/cert, auth/azure, internal/cloudauth and config (lazily would save ~0.1 ms).",
 	"cli-rss": "ru_maxrss counts the binary's pages once touched, and Linux maps a file's pages in 64 KiB windows around each fault: a " +
-		"Go binary ends up resident almost whole. bin/gdsvault's loadable segments are 10.6 MB (5.0 MB of code, 5.4 MB of read-only data, " +
-		"most of it the tables the runtime needs for stacks and the GC); its peak, ~9.7-10 MiB, is that plus about 1 MiB of heap and " +
-		"stacks (static linking took it down from ~11.9 MiB: no libc). A minimal static Go program that makes one GET with net/http peaks " +
+		"Go binary ends up resident almost whole. Without the AWS SDK and client_golang, bin/gdsvault's loadable segments are 10.4 MB " +
+		"(5.0 MB of code, 5.4 MB of read-only data, much of it the tables the runtime needs for stacks and the GC) and its peak ~10.1 MiB, " +
+		"that plus about 1 MiB of heap and stacks (static linking took it down from ~11.9 MiB: no libc); with them (since ccd6062) the " +
+		"segments are 16.9 MB and the peak ~14.5 MiB. A minimal static Go program that makes one GET with net/http peaks " +
 		"at 6.1 MiB (a 6.1 MB binary). 0.04 of the vault CLI's ~140 MiB here is 5.6 MiB: under the floor of any Go program that speaks " +
 		"HTTP with net/http and crypto/tls; meeting it would take a separate, smaller program for `get` (without cobra, YAML and the other " +
 		"commands), not a faster one.",
