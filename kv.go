@@ -313,13 +313,16 @@ func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVS
 	if o.version > 0 {
 		q = url.Values{"version": {strconv.Itoa(o.version)}}
 	}
-	// One allocation for Vault's answer and the secret made of it.
-	a := new(kvAnswer)
-	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, query: q, noRefine: o.guess}, &a.wire); err != nil {
+	// Vault's answer goes to a pooled kvWire (a cached secret does not keep
+	// it alive); the secret and its version metadata are one allocation.
+	w := wires.Get().(*kvWire)
+	defer func() { *w = kvWire{}; wires.Put(w) }() // let go of what it points to
+	if err := kv.c.do(ctx, &request{method: http.MethodGet, path: api, query: q, noRefine: o.guess}, w); err != nil {
 		markDeleted(err)
 		return nil, err
 	}
-	w, out := &a.wire, &a.secret
+	a := new(kvSecretAlloc)
+	out := &a.secret
 	*out = KVSecret{Mount: t.mount, Path: t.rest, KVVersion: t.version, Data: w.Data.Data,
 		CustomMetadata: w.Data.Metadata.CustomMetadata, LeaseID: w.LeaseID, Renewable: w.Renewable, Warnings: w.Warnings,
 		LeaseDuration: clampSeconds(w.LeaseDuration, 0), VersionMetadata: &a.version}
@@ -330,13 +333,15 @@ func (kv KV) get(ctx context.Context, t kvTarget, api string, o kvOptions) (*KVS
 	return out, nil
 }
 
-// kvAnswer is a KV v2 read: Vault's answer (wire) and the secret made of
-// it, allocated together.
-type kvAnswer struct {
-	wire    kvWire
+// kvSecretAlloc is a KV v2 secret and its version metadata, allocated
+// together.
+type kvSecretAlloc struct {
 	secret  KVSecret
 	version VersionMetadata
 }
+
+// wires are the kvWires KV v2 reads decode into.
+var wires = sync.Pool{New: func() any { return new(kvWire) }}
 
 // kvWire is Vault's answer to a KV v2 read (decodeAnswer decodes the
 // usual shape of it by hand).
