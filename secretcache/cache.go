@@ -2,6 +2,7 @@ package secretcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -217,7 +218,9 @@ func (c *Cache[V]) touch(e *entry[V]) {
 // not keep or modify it.
 //
 // ctx bounds only this read's wait: if it ends first, Get returns ctx's
-// error while the fetch goes on for the others (and for the cache). A fetch
+// error while the fetch goes on for the others (and for the cache) — or,
+// when ctx's deadline passed and a value within its stale window is held
+// (stale fallback on), that value, marked Stale. A fetch
 // error is returned as is (errors.Is and errors.As see it), unless the read
 // is answered with a stale value as described in the package
 // documentation. Errors are not cached.
@@ -281,6 +284,14 @@ func (c *Cache[V]) get(ctx context.Context, key string, fetch func(context.Conte
 		c.stale.Add(1)
 		return v, Result{Stale: true, Age: age, RefreshErr: rerr}, nil
 	}
+	// What this read may fall back to if its own deadline passes while the
+	// refresh is still under way (a slow or hanging Vault).
+	var fallback V
+	var fallbackFetched time.Time
+	canFallBack := ok && c.cfg.maxStale > 0 && c.cfg.staleOn != nil
+	if canFallBack {
+		fallback, fallbackFetched = e.value, e.fetched
+	}
 	gen := c.gen
 	c.mu.Unlock()
 	c.misses.Add(1)
@@ -310,6 +321,12 @@ func (c *Cache[V]) get(ctx context.Context, key string, fetch func(context.Conte
 	select {
 	case res = <-ch:
 	case <-ctx.Done():
+		if canFallBack && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The refresh goes on for the next reads; this one ends with
+			// the last good value rather than nothing.
+			c.stale.Add(1)
+			return fallback, Result{Stale: true, Age: time.Since(fallbackFetched), RefreshErr: ctx.Err()}, nil
+		}
 		var zero V
 		return zero, Result{}, ctx.Err()
 	}

@@ -707,3 +707,43 @@ func TestStatsExact(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleWhenTheReadsDeadlinePasses: a refresh that hangs (a slow or
+// blackholed Vault) does not turn a read whose own deadline passes into a
+// failure when a value within its stale window is held: the read gets it,
+// marked stale, and the refresh goes on. Without a value, or when the read
+// is cancelled (not timed out), the read ends with its context's error.
+func TestStaleWhenTheReadsDeadlinePasses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := mustNew(t, deepClone, hintsOf, WithTTL(time.Minute), WithStaleOn(isTransient))
+		src := &source{}
+		get(t, c, "k", src)
+		time.Sleep(2 * time.Minute) // expired, within the stale window
+		block := make(chan struct{})
+		src.set(func(s *source) { s.block = block })
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		v, r, err := c.Get(ctx, "k", src.fetch)
+		cancel()
+		if err != nil || !r.Stale || v["n"] != 1 || !errors.Is(r.RefreshErr, context.DeadlineExceeded) {
+			t.Fatalf("got %v, %+v, %v; want the stale value", v, r, err)
+		}
+		ctx, cancel = context.WithCancel(t.Context())
+		cancel()
+		if _, _, err := c.Get(ctx, "k", src.fetch); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled read: %v, want context.Canceled", err)
+		}
+		close(block)
+		synctest.Wait()
+		if v, r, err := c.Get(t.Context(), "k", src.fetch); err != nil || r.Stale || v["n"] != 2 {
+			t.Fatalf("after the refresh: %v, %+v, %v", v, r, err)
+		}
+		empty := mustNew(t, deepClone, hintsOf, WithStaleOn(isTransient))
+		src.set(func(s *source) { s.block = make(chan struct{}) })
+		ctx, cancel = context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, _, err := empty.Get(ctx, "other", src.fetch); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("nothing held: %v, want the deadline", err)
+		}
+		src.set(func(s *source) { close(s.block) })
+	})
+}

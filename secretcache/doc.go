@@ -63,6 +63,10 @@
 // default): reads in that window get the stale value without fetching.
 // Concurrent reads of one key always share one fetch.
 //
+// A read whose own deadline passes while a refresh is still under way (a
+// slow or hanging Vault) gets the value held in the same conditions, marked
+// Stale with the deadline as its RefreshErr; the refresh goes on.
+//
 // Each failed refresh that falls back to a stale value logs one Warn record
 // with the key and the value's age, never the value.
 //
