@@ -145,7 +145,18 @@ func TestCluster(t *testing.T) {
 	ok := t.Run("ReadThroughEveryNode", func(t *testing.T) {
 		c.Server(0).PutKV(t, "secret", "app", map[string]any{"k": "v1"})
 		for i := range addrs {
-			mustRead(t, vaultClient(t, addrs[i], c.RootToken), "app", "v1")
+			cl := vaultClient(t, addrs[i], c.RootToken)
+			// An OpenBao standby answers "Waiting for the primary to
+			// upgrade ... to versioned data" for a while after a KV v2
+			// mount is created: poll.
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if _, err := cl.Read(vaulttest.Context(t), "secret/data/app"); err == nil || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond) // polling the real cluster, with a deadline
+			}
+			mustRead(t, cl, "app", "v1")
 		}
 		standby := otherThan(3, leader)
 		if got, err := c.Health(ctx, standby); err != nil || got != http.StatusTooManyRequests {

@@ -422,8 +422,9 @@ func TestFaultProxy(t *testing.T) {
 		p.Set(vaulttest.Fault{Status: http.StatusServiceUnavailable, Only: func(r *http.Request) bool {
 			return r.Method == http.MethodGet && r.URL.Path == "/v1/secret/data/only"
 		}})
-		// GetSecret first looks the mount up (sys/internal/ui/mounts/...),
-		// which passes; only the read itself fails.
+		// GetSecret looks the mount up (sys/internal/ui/mounts/...), which
+		// passes, and on a client without a cache guesses the mount and
+		// reads at the same time; only the reads themselves fail.
 		if _, err := c.GetSecret(vaulttest.Context(t), "secret/only"); !errors.Is(err, gdsvault.ErrUnavailable) {
 			t.Fatalf("matching read: err = %v, want ErrUnavailable", err)
 		}
@@ -434,8 +435,8 @@ func TestFaultProxy(t *testing.T) {
 			t.Fatalf("a write to the same path (not matched): %v", err)
 		}
 		st := p.Stats()
-		if st.Faults[vaulttest.FaultStatus] != 1 || st.Forwarded != st.Requests-1 || st.Requests < 3 {
-			t.Fatalf("stats = %+v, want exactly one faulted request", st)
+		if n := st.Faults[vaulttest.FaultStatus]; n < 1 || n > 2 || st.Forwarded != st.Requests-n || st.Requests < 3 {
+			t.Fatalf("stats = %+v, want the matching reads (one, or two with the cold-read guess) faulted, nothing else", st)
 		}
 		p.Set(vaulttest.Fault{})
 		mustRead(t, c, "only", "v2")
