@@ -737,8 +737,11 @@ func (c *Cluster) waitNode(ctx context.Context, nd *clusterNode, what string, ok
 		}
 		if err == nil && status == http.StatusTooManyRequests && h.HAConnectionHealthy == nil && ok(status, nodeHealth{HAConnectionHealthy: &trueValue}) {
 			// A server that does not report ha_connection_healthy
-			// (OpenBao): a request the standby must forward tells.
-			if _, fs, ferr := nd.proc.raw(ctx, http.MethodGet, "sys/mounts", nil, c.RootToken); ferr == nil && fs == http.StatusOK {
+			// (OpenBao): a request the standby must forward tells. An
+			// OpenBao standby serves reads itself, so it is a write: to
+			// the root token's own cubbyhole, which nothing else reads.
+			body := map[string]any{"probe": nd.info.ID}
+			if _, fs, ferr := nd.proc.raw(ctx, http.MethodPost, "cubbyhole/vaulttest-forwarding-probe", body, c.RootToken); ferr == nil && fs/100 == 2 {
 				return nil
 			}
 		}

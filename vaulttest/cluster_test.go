@@ -156,7 +156,7 @@ func TestCluster(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond) // polling the real cluster, with a deadline
 			}
-			mustRead(t, cl, "app", "v1")
+			readEventually(t, cl, "app", "v1")
 		}
 		standby := otherThan(3, leader)
 		if got, err := c.Health(ctx, standby); err != nil || got != http.StatusTooManyRequests {
@@ -164,8 +164,11 @@ func TestCluster(t *testing.T) {
 		}
 		a := rawRead(ctx, hc, addrs[standby], "secret/data/app", c.RootToken, map[string]string{"X-Vault-No-Request-Forwarding": "true"})
 		figure(t, "standby read with X-Vault-No-Request-Forwarding: true: %s", a)
-		if a.status != http.StatusTemporaryRedirect || !strings.HasPrefix(a.location, addrs[leader]+"/v1/secret/data/app") {
-			t.Fatalf("no-forwarding read on a standby: %s; want 307 to %s", a, addrs[leader])
+		// Vault sends it to the active node (307); OpenBao's standbys may
+		// serve a read themselves (200).
+		redirected := a.status == http.StatusTemporaryRedirect && strings.HasPrefix(a.location, addrs[leader]+"/v1/secret/data/app")
+		if !redirected && a.status != http.StatusOK {
+			t.Fatalf("no-forwarding read on a standby: %s; want 307 to %s (or 200 served by the standby)", a, addrs[leader])
 		}
 	})
 	if !ok {
@@ -226,7 +229,7 @@ func TestCluster(t *testing.T) {
 		if next == killed {
 			t.Fatalf("the killed node %d is the leader", killed)
 		}
-		mustRead(t, vaultClient(t, addrs[survivor], c.RootToken), "app", "v1")
+		readEventually(t, vaultClient(t, addrs[survivor], c.RootToken), "app", "v1")
 		if got, err := c.Health(ctx, killed); err == nil {
 			t.Fatalf("the killed node answers sys/health %d", got)
 		}
@@ -248,11 +251,11 @@ func TestCluster(t *testing.T) {
 		if got, err := c.Health(ctx, killed); err != nil || got != http.StatusTooManyRequests {
 			t.Fatalf("Health(%d) after Restart = %d, %v; want 429", killed, got, err)
 		}
-		mustRead(t, vaultClient(t, addrs[killed], c.RootToken), "app", "v1")
+		readEventually(t, vaultClient(t, addrs[killed], c.RootToken), "app", "v1")
 		// The write goes through the restarted standby to the active node.
 		c.Server(killed).PutKV(t, "secret", "app", map[string]any{"k": "v2"})
 		for i := range addrs {
-			mustRead(t, vaultClient(t, addrs[i], c.RootToken), "app", "v2")
+			readEventually(t, vaultClient(t, addrs[i], c.RootToken), "app", "v2")
 		}
 		peers, err := c.Peers(ctx)
 		if err != nil || len(peers) != 3 {
@@ -283,7 +286,7 @@ func TestCluster(t *testing.T) {
 		if _, err := c.StepDown(ctx, from); err == nil {
 			t.Fatal("StepDown on a standby: no error")
 		}
-		mustRead(t, vaultClient(t, addrs[from], c.RootToken), "app", "v2")
+		readEventually(t, vaultClient(t, addrs[from], c.RootToken), "app", "v2")
 	})
 	if !ok {
 		t.FailNow()
@@ -308,7 +311,7 @@ func TestCluster(t *testing.T) {
 			if _, err := cl.Read(vaulttest.Context(t), "secret/data/app"); !errors.Is(err, gdsvault.ErrSealed) {
 				t.Fatalf("read from the sealed standby: %v, want ErrSealed", err)
 			}
-			mustRead(t, vaultClient(t, addrs[active], c.RootToken), "app", "v2")
+			readEventually(t, vaultClient(t, addrs[active], c.RootToken), "app", "v2")
 		}
 		if err := c.Seal(ctx, standby); err != nil { // sealed already: nothing to do
 			t.Fatal(err)
@@ -319,7 +322,7 @@ func TestCluster(t *testing.T) {
 		if got, err := c.Health(ctx, standby); err != nil || got != http.StatusTooManyRequests {
 			t.Fatalf("Health(%d) after Unseal = %d, %v; want 429", standby, got, err)
 		}
-		mustRead(t, cl, "app", "v2")
+		readEventually(t, cl, "app", "v2")
 	})
 
 	t.Run("SealActive", func(t *testing.T) {
@@ -350,7 +353,7 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		figure(t, "Unseal of the sealed former leader until it serves as a standby: %s", time.Since(began).Round(time.Millisecond))
-		mustRead(t, vaultClient(t, addrs[active], c.RootToken), "app", "v2")
+		readEventually(t, vaultClient(t, addrs[active], c.RootToken), "app", "v2")
 	})
 
 	t.Run("NoQuorum", func(t *testing.T) {
@@ -371,9 +374,11 @@ func TestCluster(t *testing.T) {
 		// last heartbeat to the dead active node is 10 s old, sys/health
 		// says 474; its answer to a read then is a standby's without a
 		// leader.
+		// (OpenBao keeps saying 429: after 20 s the test goes on.)
 		var answers []string
 		last := ""
-		for {
+		says474 := false
+		for time.Since(killedAt) < 20*time.Second {
 			a := rawRead(ctx, hc, addrs[survivor], "secret/data/app", c.RootToken, nil)
 			if s := a.String(); s != last {
 				answers = append(answers, fmt.Sprintf("at +%s: %s", time.Since(killedAt).Round(time.Millisecond), s))
@@ -381,6 +386,7 @@ func TestCluster(t *testing.T) {
 			}
 			status, err := c.Health(ctx, survivor)
 			if err == nil && status == 474 {
+				says474 = true
 				break
 			}
 			select {
@@ -389,7 +395,7 @@ func TestCluster(t *testing.T) {
 			case <-time.After(200 * time.Millisecond): // probing pace
 			}
 		}
-		figure(t, "2 of 3 nodes killed: the survivor says sys/health 474 after %s", time.Since(killedAt).Round(time.Millisecond))
+		figure(t, "2 of 3 nodes killed: the survivor says sys/health 474: %t, after %s", says474, time.Since(killedAt).Round(time.Millisecond))
 		for _, a := range answers {
 			figure(t, "standby without a leader (quorum lost), KV read %s", a)
 		}
@@ -402,7 +408,9 @@ func TestCluster(t *testing.T) {
 		}
 		_, err = vaultClient(t, addrs[survivor], c.RootToken).Read(vaulttest.Context(t), "secret/data/app")
 		figure(t, "standby without a leader, gdsvault read: %v", err)
-		if err == nil {
+		if err == nil && says474 {
+			// Vault's standby forwards reads and has no one to forward to;
+			// an OpenBao standby may answer from its own copy.
 			t.Fatal("a gdsvault read through a standby without a leader succeeded")
 		}
 		began := time.Now()
@@ -425,7 +433,7 @@ func TestCluster(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond) // polling the real cluster, with a deadline
 			}
-			mustRead(t, cl, "app", "v2")
+			readEventually(t, cl, "app", "v2")
 		}
 	})
 
@@ -436,5 +444,26 @@ func TestCluster(t *testing.T) {
 		if _, err := c.Health(ctx, bad); err == nil {
 			t.Errorf("Health(%d): no error", bad)
 		}
+	}
+}
+
+// readEventually reads secret/data/<path> through c until k is want (or 30 s
+// pass): an OpenBao standby answers reads from its own copy, which follows
+// the active node's writes a moment later; Vault's forward them.
+func readEventually(t *testing.T, c *gdsvault.Client, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := c.Read(vaulttest.Context(t), "secret/data/"+path)
+		if err == nil {
+			if data, _ := s.Data["data"].(map[string]any); data["k"] == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			mustRead(t, c, path, want) // fails with what it found
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling the real cluster, with a deadline
 	}
 }
