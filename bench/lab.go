@@ -1,9 +1,13 @@
 // Package bench measures gdsvault side by side with its peers — the
-// official Go client github.com/hashicorp/vault/api and the vault CLI — on
-// one real dev Vault, in one run: uncached and cached KV v2 reads, a
-// cold-cache stampede, the heap of 10,000 cached secrets, and the command
-// line as a whole process (token and AppRole). `make bench` runs
-// cmd/bench, which writes BENCHMARKS.md at the repository root.
+// official Go client github.com/hashicorp/vault/api, the vault CLI and
+// Vault Agent — on one real dev Vault, in one run: uncached and cached KV
+// v2 reads, a cold-cache stampede, the heap of 10,000 cached secrets, the
+// command line as a whole process (token and AppRole), a leader killed
+// under load on a 3-node cluster, and `gdsvault exec` and `gdsvault agent`
+// against Vault Agent's exec mode and templates. `make bench` runs
+// cmd/bench, which writes BENCHMARKS.md at the repository root, with the
+// observers' overhead that the nested module bench/observe measured just
+// before (ObserverResult).
 //
 // It is a nested module (github.com/gdsvault/gdsvault/bench) so that
 // vault/api stays out of the root go.mod.

@@ -27,8 +27,11 @@ type Config struct {
 	// HA is the leader-kill scenario on a 3-node cluster (zero End: not run).
 	HA HAConfig
 
+	// Agent is the comparison with Vault Agent (zero Runs: not run).
+	Agent AgentConfig
+
 	// Only, when not empty, names the measurements to run: uncached,
-	// cached, stampede, memory, cli, approle, ha.
+	// cached, stampede, memory, cli, approle, ha, agent.
 	Only map[string]bool
 
 	// Logf reports progress (nil: silent).
@@ -37,9 +40,9 @@ type Config struct {
 
 func (c Config) wants(name string) bool { return len(c.Only) == 0 || c.Only[name] }
 
-// DefaultConfig is what `make bench` runs (about a minute on 2 cores;
-// every loop is also bounded in time, well under the 9-minute default
-// timeout of cmd/bench).
+// DefaultConfig is what `make bench` runs (about five minutes on 2 cores,
+// two and a half of them the comparison with Vault Agent; every loop is
+// also bounded in time, under the 15-minute default timeout of cmd/bench).
 func DefaultConfig() Config {
 	return Config{
 		Uncached: UncachedConfig{Rounds: 10, SeqReads: 2000, ParReads: 8000, Goroutines: 16, Warmup: 500,
@@ -50,6 +53,8 @@ func DefaultConfig() Config {
 		CLI:     CLIConfig{Runs: 31, Warmup: 2, Timeout: 30 * time.Second, Total: 2 * time.Minute},
 		AppRole: CLIConfig{Runs: 31, Warmup: 2, Timeout: 30 * time.Second, Total: 2 * time.Minute},
 		HA:      DefaultHAConfig(),
+		Agent: AgentConfig{Runs: 5, Refresh: time.Second, Debounce: 500 * time.Millisecond, Window: 3 * time.Second,
+			Timeout: 2 * time.Minute, Total: 6 * time.Minute},
 	}
 }
 
@@ -63,6 +68,8 @@ func SmokeConfig() Config {
 		MemSecrets: 100, MemGoroutines: 4, MemTimeout: 30 * time.Second,
 		CLI:     CLIConfig{Runs: 3, Warmup: 0, Timeout: 20 * time.Second, Total: time.Minute},
 		AppRole: CLIConfig{Runs: 3, Warmup: 0, Timeout: 20 * time.Second, Total: time.Minute},
+		Agent: AgentConfig{Runs: 1, Refresh: time.Second, Debounce: 200 * time.Millisecond, Window: 1500 * time.Millisecond,
+			Timeout: time.Minute, Total: 2 * time.Minute},
 	}
 }
 
@@ -92,6 +99,9 @@ type Report struct {
 	CLI      *CLIResult
 	AppRole  *CLIResult
 	HA       *HAResult
+	Agent    *AgentResult
+	// Observers come from bench/observe (cmd/bench -observe), not from Run.
+	Observers *ObserverResult
 
 	// RSSFloorKiB is the peak memory the rusage helper reports for
 	// /bin/true: the floor of the CLI peak-memory figures.
@@ -174,6 +184,9 @@ func Run(ctx context.Context, cfg Config, gdsBin string) (*Report, error) {
 	}
 	if cfg.HA.End > 0 {
 		step("ha", "HA: leader killed under load", func() (err error) { r.HA, err = RunHA(ctx, cfg.HA, logf); return })
+	}
+	if cfg.Agent.Runs > 0 {
+		step("agent", "exec and templates against Vault Agent", func() (err error) { r.Agent, err = lab.Agent(ctx, gdsBin, cfg.Agent); return })
 	}
 	r.Duration = time.Since(start)
 	return r, nil

@@ -10,7 +10,8 @@ import (
 )
 
 // TestSmoke runs every measurement with tiny counts (a few reads, three CLI
-// runs) and checks that each produced figures and that the report renders.
+// runs, one run of each supervisor against Vault Agent; not the HA
+// scenario, nor section 9, which bench/observe measures) and checks that each produced figures and that the report renders.
 // It asserts nothing about timings: the figures of a smoke run mean
 // nothing.
 func TestSmoke(t *testing.T) {
@@ -93,17 +94,35 @@ func TestSmoke(t *testing.T) {
 			positive(cl.name+" "+p.name+" max RSS", float64(p.s.MaxRSS))
 		}
 	}
+	for _, m := range []struct {
+		name string
+		m    AgentMode
+	}{{"exec", r.Agent.Exec}, {"template", r.Agent.Template}} {
+		for _, side := range []struct {
+			name string
+			s    AgentSide
+		}{{"gdsvault", m.m.Gds}, {"vault agent", m.m.Vault}} {
+			if len(side.s.Runs) != cfg.Agent.Runs {
+				t.Errorf("agent %s, %s: %d runs, want %d", m.name, side.name, len(side.s.Runs), cfg.Agent.Runs)
+			}
+			positive("agent "+m.name+" "+side.name+" start", float64(side.s.Start))
+			positive("agent "+m.name+" "+side.name+" peak RSS", float64(side.s.PeakRSS))
+			for _, run := range side.s.Runs {
+				positive("agent "+m.name+" "+side.name+" restarts or writes per change", float64(run.Change))
+			}
+		}
+	}
 	positive("machine cores", float64(r.Machine.Cores))
 	if r.Machine.VaultVersion == "" || r.Machine.GoVersion == "" {
 		t.Errorf("machine: %+v", r.Machine)
 	}
 
-	if got := len(r.Targets()); got != 15 {
-		t.Errorf("%d targets checked, want 15", got)
+	if got := len(r.Targets()); got != 21 {
+		t.Errorf("%d targets checked, want 21", got)
 	}
 	md := r.Markdown()
 	for _, want := range []string{"## Targets", "## 1. Uncached", "## 2. Cached reads", "## 3. Cold-cache", "## 4. Memory",
-		"## 5. The command line", "## 6. The command line", "## Findings", r.Machine.CPU, r.Machine.VaultVersion} {
+		"## 5. The command line", "## 6. The command line", "## 8. Supervising a program", "## 9. Observers", "## Findings", r.Machine.CPU, r.Machine.VaultVersion} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q", want)
 		}

@@ -14,8 +14,10 @@
 //   - cached hits, without observers, without (control) and with both: a
 //     hit makes no exchange, so the observers are not called.
 //
-// cmd/overhead prints the figures as Markdown; overhead_test.go has the same
-// as `go test -bench` benchmarks.
+// The figures are a bench.ObserverResult: cmd/overhead prints them as
+// Markdown, or with -json for `make bench`, which renders them as section 9
+// of BENCHMARKS.md (bench/cmd/bench -observe); overhead_test.go has the
+// same as `go test -bench` benchmarks.
 package observe
 
 import (
@@ -24,7 +26,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -123,73 +124,9 @@ func SmokeConfig() Config {
 	return Config{Rounds: 2, Reads: 3, Hits: 100, HookCalls: 100, Timeout: time.Minute}
 }
 
-// Figure is one variant's figures.
-type Figure struct {
-	Name string
-	// Op is the p50 of an uncached read, the median time of a hook call or
-	// of a cached hit.
-	Op time.Duration
-	// CPU is this process's CPU time per operation (uncached reads only:
-	// the client's work, without Vault's).
-	CPU time.Duration
-	// Allocs per operation.
-	Allocs float64
-}
-
-// Result holds the figures.
-type Result struct {
-	Config Config
-	// Hooks: prom, otel, both, per exchange.
-	Hooks []Figure
-	// Uncached: none, control, prom, otel, both, both 10 %.
-	Uncached []Figure
-	// Cached: none, control, both.
-	Cached []Figure
-	// ExchangesPerRead is the exchanges per uncached read (1: the mount
-	// lookup is made before the blocks).
-	ExchangesPerRead float64
-}
-
-// Variant names.
-const (
-	None        = "none"
-	Control     = "none (control)"
-	PromOnly    = "prom"
-	OtelOnly    = "otel"
-	Both        = "prom + otel"
-	BothSampled = "prom + otel, 10 % sampled"
-)
-
-// fractionRate is the share of traces sampled in the BothSampled variant.
+// fractionRate is the share of traces sampled in the
+// bench.ObserversBothSampled variant.
 const fractionRate = 0.1
-
-// FigureOf returns the figure named name in fs.
-func FigureOf(fs []Figure, name string) Figure {
-	for _, f := range fs {
-		if f.Name == name {
-			return f
-		}
-	}
-	return Figure{}
-}
-
-// BothShare is what both observers add to an uncached read's p50, as a
-// share of the bare read's.
-func (r *Result) BothShare() float64 {
-	none, both := FigureOf(r.Uncached, None), FigureOf(r.Uncached, Both)
-	return float64(both.Op-none.Op) / float64(none.Op)
-}
-
-// HookShare is the hooks' cost per uncached read, as a share of the bare
-// read's p50.
-func (r *Result) HookShare() float64 {
-	return r.ExchangesPerRead * float64(FigureOf(r.Hooks, Both).Op) / float64(FigureOf(r.Uncached, None).Op)
-}
-
-// CachedDelta is what both observers add to a cached hit.
-func (r *Result) CachedDelta() time.Duration {
-	return FigureOf(r.Cached, Both).Op - FigureOf(r.Cached, None).Op
-}
 
 // variant is one client, or one observer for the hooks.
 type variant struct {
@@ -199,7 +136,8 @@ type variant struct {
 }
 
 // Measure runs the measurement on the lab's Vault.
-func Measure(ctx context.Context, lab *bench.Lab, cfg Config) (*Result, error) {
+func Measure(ctx context.Context, lab *bench.Lab, cfg Config) (*bench.ObserverResult, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	all, err := NewObservers(nil)
@@ -212,7 +150,8 @@ func Measure(ctx context.Context, lab *bench.Lab, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer sampled.Close(context.Background())
-	res := &Result{Config: cfg}
+	res := &bench.ObserverResult{Date: start.UTC(), VaultVersion: lab.VaultVersion,
+		Rounds: cfg.Rounds, Reads: cfg.Reads, Hits: cfg.Hits, HookCalls: cfg.HookCalls}
 
 	// The hooks alone.
 	info := gdsvault.RequestInfo{Method: "GET", Mount: "secret", Template: "secret/data/*", Attempt: 1, Node: lab.Addr}
@@ -220,7 +159,7 @@ func Measure(ctx context.Context, lab *bench.Lab, cfg Config) (*Result, error) {
 	for _, h := range []struct {
 		name string
 		o    gdsvault.Observer
-	}{{PromOnly, all.Collector}, {OtelOnly, all.Tracer}, {Both, all.Observer()}} {
+	}{{bench.ObserversProm, all.Collector}, {bench.ObserversOtel, all.Tracer}, {bench.ObserversBoth, all.Observer()}} {
 		hooks = append(hooks, variant{name: h.name, read: func(ctx context.Context) error {
 			_, done := h.o.StartRequest(ctx, info)
 			done(gdsvault.RequestOutcome{Status: 200, Duration: time.Millisecond})
@@ -236,11 +175,11 @@ func Measure(ctx context.Context, lab *bench.Lab, cfg Config) (*Result, error) {
 		name string
 		opts []gdsvault.Option
 	}{
-		{None, nil}, {Control, nil},
-		{PromOnly, []gdsvault.Option{gdsvault.WithObserver(all.Collector)}},
-		{OtelOnly, []gdsvault.Option{gdsvault.WithObserver(all.Tracer)}},
-		{Both, all.Options()},
-		{BothSampled, sampled.Options()},
+		{bench.ObserversNone, nil}, {bench.ObserversControl, nil},
+		{bench.ObserversProm, []gdsvault.Option{gdsvault.WithObserver(all.Collector)}},
+		{bench.ObserversOtel, []gdsvault.Option{gdsvault.WithObserver(all.Tracer)}},
+		{bench.ObserversBoth, all.Options()},
+		{bench.ObserversBothSampled, sampled.Options()},
 	})
 	if err != nil {
 		return nil, err
@@ -264,8 +203,8 @@ func Measure(ctx context.Context, lab *bench.Lab, cfg Config) (*Result, error) {
 		name string
 		opts []gdsvault.Option
 	}{
-		{None, []gdsvault.Option{gdsvault.WithCache()}}, {Control, []gdsvault.Option{gdsvault.WithCache()}},
-		{Both, append(all.Options(), gdsvault.WithCache())},
+		{bench.ObserversNone, []gdsvault.Option{gdsvault.WithCache()}}, {bench.ObserversControl, []gdsvault.Option{gdsvault.WithCache()}},
+		{bench.ObserversBoth, append(all.Options(), gdsvault.WithCache())},
 	})
 	if err != nil {
 		return nil, err
@@ -282,6 +221,7 @@ func Measure(ctx context.Context, lab *bench.Lab, cfg Config) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, errors.New("the measurement ran out of time")
 	}
+	res.Duration = time.Since(start)
 	return res, nil
 }
 
@@ -321,7 +261,7 @@ func closeAll(vs []variant) {
 // rotated every round, each block from a collected heap. With each, every
 // operation is timed (Op is their p50); without, a block is timed as a
 // whole (Op is the median of block time / n).
-func measure(ctx context.Context, rounds, n int, vs []variant, each bool) ([]Figure, error) {
+func measure(ctx context.Context, rounds, n int, vs []variant, each bool) ([]bench.ObserverFigure, error) {
 	times := make([][]time.Duration, len(vs))
 	cpu := make([]time.Duration, len(vs))
 	mem := make([]memSnap, len(vs))
@@ -350,45 +290,11 @@ func measure(ctx context.Context, rounds, n int, vs []variant, each bool) ([]Fig
 		}
 	}
 	ops := rounds * n
-	out := make([]Figure, len(vs))
+	out := make([]bench.ObserverFigure, len(vs))
 	for i, v := range vs {
-		out[i] = Figure{Name: v.name, Op: percentile(times[i], 50), CPU: cpu[i] / time.Duration(ops), Allocs: float64(mem[i].mallocs) / float64(ops)}
+		out[i] = bench.ObserverFigure{Name: v.name, Op: percentile(times[i], 50), CPU: cpu[i] / time.Duration(ops), Allocs: float64(mem[i].mallocs) / float64(ops)}
 	}
 	return out, nil
-}
-
-// Markdown renders the figures against the goals.
-func (r *Result) Markdown() string {
-	var b strings.Builder
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "missed"
-	}
-	none := FigureOf(r.Uncached, None)
-	fmt.Fprintf(&b, "Uncached reads (p50 over every read; CPU and allocations of this process per read):\n\n")
-	fmt.Fprintf(&b, "| observers | p50 | vs none | client CPU | vs none | allocs |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, f := range r.Uncached {
-		fmt.Fprintf(&b, "| %s | %v | %+.1f %% | %v | %+v | %.0f |\n", f.Name, f.Op.Round(100*time.Nanosecond),
-			100*float64(f.Op-none.Op)/float64(none.Op), f.CPU.Round(100*time.Nanosecond), (f.CPU - none.CPU).Round(100*time.Nanosecond), f.Allocs)
-	}
-	fmt.Fprintf(&b, "\nObserver hooks per exchange, alone (StartRequest and its end, no Vault):\n\n| observers | time | allocs |\n| --- | ---: | ---: |\n")
-	for _, f := range r.Hooks {
-		fmt.Fprintf(&b, "| %s | %v | %.0f |\n", f.Name, f.Op, f.Allocs)
-	}
-	cnone := FigureOf(r.Cached, None)
-	fmt.Fprintf(&b, "\nCached hits (no exchange: the observers are not called):\n\n| observers | time per hit | vs none | allocs |\n| --- | ---: | ---: | ---: |\n")
-	for _, f := range r.Cached {
-		fmt.Fprintf(&b, "| %s | %v | %+v | %.0f |\n", f.Name, f.Op, f.Op-cnone.Op, f.Allocs)
-	}
-	fmt.Fprintf(&b, "\nGoals: both observers under 3 %% of an uncached read: %s end to end (%+.1f %%), %s for the hooks alone (%.1f %%); "+
-		"under 50 ns per cached hit: %s (%+v).\n", verdict(r.BothShare() < 0.03), 100*r.BothShare(), verdict(r.HookShare() < 0.03),
-		100*r.HookShare(), verdict(r.CachedDelta() < 50*time.Nanosecond), r.CachedDelta())
-	fmt.Fprintf(&b, "\n%d rounds of rotated blocks: %d uncached reads, %d hits, %d hook calls per block; %.1f exchanges per uncached read. "+
-		"Traces: the OpenTelemetry SDK, every span sampled unless said otherwise, batched to an exporter that drops them.\n",
-		r.Config.Rounds, r.Config.Reads, r.Config.Hits, r.Config.HookCalls, r.ExchangesPerRead)
-	return b.String()
 }
 
 // memSnap is the allocation counters at one instant.

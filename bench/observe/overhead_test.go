@@ -2,8 +2,11 @@ package observe
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -52,7 +55,7 @@ func TestMeasureSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for part, fs := range map[string][]Figure{"hooks": res.Hooks, "uncached": res.Uncached, "cached": res.Cached} {
+	for part, fs := range map[string][]bench.ObserverFigure{"hooks": res.Hooks, "uncached": res.Uncached, "cached": res.Cached} {
 		for _, f := range fs {
 			if !(f.Op > 0) {
 				t.Errorf("%s %s: %v, want a positive figure", part, f.Name, f.Op)
@@ -65,7 +68,27 @@ func TestMeasureSmoke(t *testing.T) {
 	if res.ExchangesPerRead != 1 {
 		t.Errorf("%v exchanges per uncached read, want 1", res.ExchangesPerRead)
 	}
+	// What make bench hands to cmd/bench: it must read back whole.
+	file := filepath.Join(t.TempDir(), "observe.json")
+	if err := writeJSON(file, res); err != nil {
+		t.Fatal(err)
+	}
+	back, err := bench.ReadObserverResult(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, res) {
+		t.Errorf("read back:\n%+v\nwant\n%+v", back, res)
+	}
 	t.Logf("smoke figures (meaningless):\n%s", res.Markdown())
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // BenchmarkHooks is both observers' cost per exchange, without Vault.
