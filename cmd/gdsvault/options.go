@@ -9,7 +9,7 @@ import (
 	"github.com/gdsvault/gdsvault/internal/cli"
 	"github.com/gdsvault/gdsvault/metrics/prom"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // options plug into the command line what the library keeps out of its own
@@ -33,5 +33,26 @@ func metrics() (gdsvault.Observer, http.Handler, error) {
 	if err := reg.Register(col); err != nil {
 		return nil, nil, err
 	}
-	return col, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), nil
+	return col, exposition(reg), nil
+}
+
+// exposition serves what reg gathers in Prometheus's text format, with
+// the ecosystem's encoder (promhttp would link compressors a local scrape
+// does not need, and grow every command's start-up).
+func exposition(reg prometheus.Gatherer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			http.Error(w, "gathering metrics: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		format := expfmt.NewFormat(expfmt.TypeTextPlain)
+		w.Header().Set("Content-Type", string(format))
+		enc := expfmt.NewEncoder(w, format)
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				return
+			}
+		}
+	})
 }
