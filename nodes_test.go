@@ -41,7 +41,11 @@ func newFakeCluster(states ...string) *fakeCluster {
 func nodeHost(i int) string { return "node" + string(rune('a'+i)) + ":8200" }
 func nodeAddr(i int) string { return "http://" + nodeHost(i) }
 
-func (f *fakeCluster) set(i int, state string) { f.mu.Lock(); f.state[nodeHost(i)] = state; f.mu.Unlock() }
+func (f *fakeCluster) set(i int, state string) {
+	f.mu.Lock()
+	f.state[nodeHost(i)] = state
+	f.mu.Unlock()
+}
 func (f *fakeCluster) count(i int, path string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

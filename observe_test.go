@@ -41,7 +41,11 @@ func (o *recordingObserver) StartOperation(ctx context.Context, op OperationInfo
 	o.mu.Unlock()
 	return context.WithValue(ctx, ctxKey{}, op.Kind), func(err error) { o.mu.Lock(); o.opErrs = append(o.opErrs, err); o.mu.Unlock() }
 }
-func (o *recordingObserver) Notice(n Notice) { o.mu.Lock(); o.notices = append(o.notices, n); o.mu.Unlock() }
+func (o *recordingObserver) Notice(n Notice) {
+	o.mu.Lock()
+	o.notices = append(o.notices, n)
+	o.mu.Unlock()
+}
 
 func (o *recordingObserver) templates() map[string]int {
 	o.mu.Lock()
