@@ -325,9 +325,6 @@ func (m *tokenManager) opContext(origin context.Context, op OperationInfo, timeo
 		ctx, cancel := context.WithTimeout(m.bg, timeout)
 		return ctx, func(error) {}, cancel
 	}
-	if origin == nil {
-		origin = m.bg
-	}
 	octx, finish := o.StartOperation(context.WithoutCancel(origin), op)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(octx), timeout)
 	stop := context.AfterFunc(m.bg, cancel) // close ends it too
@@ -521,7 +518,7 @@ func (m *tokenManager) run() {
 		case schedule.Renew:
 			return func() {
 				m.mu.Lock()
-				call := m.startRenewLocked(nil, cur)
+				call := m.startRenewLocked(m.bg, cur)
 				m.mu.Unlock()
 				select {
 				case <-call.done:
@@ -657,7 +654,7 @@ func (m *tokenManager) relogin(reason string) {
 		m.mu.Unlock()
 		return
 	}
-	call := m.startLoginLocked(nil, reason)
+	call := m.startLoginLocked(m.bg, reason)
 	m.mu.Unlock()
 	select {
 	case <-call.done:

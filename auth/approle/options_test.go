@@ -33,10 +33,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	})
 
 	t.Run("valid, nil options skipped", func(t *testing.T) {
-		m, err := approle.New(v, gdsvault.Credential{}, nil, approle.WithWrappedSecretID(v), approle.WithRoleName("my-app.v2"),
+		_, err := approle.New(v, gdsvault.Credential{}, nil, approle.WithWrappedSecretID(v), approle.WithRoleName("my-app.v2"),
 			approle.WithWrappingPath("/auth/approle/role/*/secret-id"), approle.WithoutSecretID(), approle.WithMountPath("approle"))
 		optiontest.Check(t, err, "secret ID") // wrapped and WithoutSecretID together
-		m, err = approle.New(v, v, nil, approle.WithRoleName("my-app.v2"), approle.WithWrappingPath("/auth/approle/role/*/secret-id"))
+		m, err := approle.New(v, v, nil, approle.WithRoleName("my-app.v2"), approle.WithWrappingPath("/auth/approle/role/*/secret-id"))
 		if err != nil || m == nil {
 			t.Fatalf("New = %v, %v", m, err)
 		}

@@ -233,17 +233,17 @@ func TestSpansOfAScriptedRun(t *testing.T) {
 		scan("name", s.Name)
 		scan("status", s.Status.Description)
 		for _, kv := range s.Attributes {
-			scan(string(kv.Key), kv.Value.Emit())
+			scan(string(kv.Key), kv.Value.String())
 		}
 		for _, ev := range s.Events {
 			scan("event", ev.Name)
 			for _, kv := range ev.Attributes {
-				scan(string(kv.Key), kv.Value.Emit())
+				scan(string(kv.Key), kv.Value.String())
 			}
 		}
 		for _, l := range s.Links {
 			for _, kv := range l.Attributes {
-				scan(string(kv.Key), kv.Value.Emit())
+				scan(string(kv.Key), kv.Value.String())
 			}
 		}
 	}

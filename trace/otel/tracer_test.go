@@ -34,7 +34,7 @@ func newTracer(t testing.TB, opts ...gdsotel.Option) (*gdsotel.Tracer, *tracetes
 func attrs(s tracetest.SpanStub) map[string]string {
 	m := map[string]string{}
 	for _, kv := range s.Attributes {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
@@ -85,7 +85,7 @@ func TestRequestSpan(t *testing.T) {
 	}
 	ev := map[string]string{}
 	for _, kv := range list.Events[0].Attributes {
-		ev[string(kv.Key)] = kv.Value.Emit()
+		ev[string(kv.Key)] = kv.Value.String()
 	}
 	if ev["exception.type"] != "*fmt.wrapError" || ev["exception.message"] != "sealed" {
 		t.Errorf("exception event %v", ev)
@@ -99,8 +99,8 @@ func TestRequestSpan(t *testing.T) {
 	}
 	for _, s := range spans {
 		for _, kv := range s.Attributes {
-			if strings.Contains(kv.Value.Emit(), "hunter2") || strings.Contains(kv.Value.Emit(), "secret/metadata/app") {
-				t.Errorf("%s: attribute %s = %s", s.Name, kv.Key, kv.Value.Emit())
+			if strings.Contains(kv.Value.String(), "hunter2") || strings.Contains(kv.Value.String(), "secret/metadata/app") {
+				t.Errorf("%s: attribute %s = %s", s.Name, kv.Key, kv.Value.String())
 			}
 		}
 	}

@@ -76,7 +76,7 @@ func Printed(v any) string { return fmt.Sprintf("%v\n%+v\n%#v", v, v, v) }
 // verb, and that a log line of it shows want and none of secrets.
 func AssertPrinted(tb testing.TB, m fmt.Stringer, want string, secrets ...string) {
 	tb.Helper()
-	for _, got := range []string{m.String(), fmt.Sprintf("%v", m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%s", m)} {
+	for _, got := range []string{m.String(), fmt.Sprintf("%v", m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprint(m)} {
 		if got != want {
 			tb.Errorf("printed %q\nwant    %q", got, want)
 		}
