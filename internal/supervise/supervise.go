@@ -144,6 +144,12 @@ var ErrNotStarted = errors.New("cannot start the program")
 //
 // The error is non-nil only when the program could not be started
 // (ErrNotStarted) the first time, or, under Never, on a restart.
+//
+// The caller feeds signals from os/signal.Notify for every signal it
+// forwards (ForwardedSignals): that is also what gives the child their
+// default disposition. A signal the supervisor inherited as ignored (HUP
+// under nohup) and never asked for stays ignored in the child, which then
+// cannot trap it.
 func Run(ctx context.Context, cfg Config, env []string, restarts <-chan []string, signals <-chan os.Signal) (Exit, error) {
 	cfg.defaults()
 	log := cfg.Logger
