@@ -1,6 +1,7 @@
 package vaulttest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -685,6 +686,13 @@ func (c *Cluster) sendUnsealKey(ctx context.Context, nd *clusterNode) error {
 		case status < 300:
 			return nil
 		case status == http.StatusBadRequest:
+			// "not initialized" is the joining state itself (the node may
+			// have finished joining by the time sys/health is asked, or
+			// sys/health may time out on a busy machine); otherwise
+			// sys/health's 501 says the node is still joining.
+			if bytes.Contains(b, []byte("not initialized")) {
+				return fmt.Errorf("vaulttest: %s sys/unseal: %d %.200s (joining)", nd.info.ID, status, b)
+			}
 			if hs, _, herr := c.health(ctx, nd); herr == nil && hs == http.StatusNotImplemented {
 				return fmt.Errorf("vaulttest: %s sys/unseal: %d %.200s (joining)", nd.info.ID, status, b)
 			}
