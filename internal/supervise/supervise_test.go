@@ -54,7 +54,11 @@ type result struct {
 	err  error
 }
 
-func runAsync(ctx context.Context, cfg Config, env []string, restarts <-chan []string, signals <-chan os.Signal) <-chan result {
+// runAsync runs Run in a goroutine; when the test ends (a failed wait
+// included) its context is cancelled, so no child outlives the test.
+func runAsync(t *testing.T, ctx context.Context, cfg Config, env []string, restarts <-chan []string, signals <-chan os.Signal) <-chan result {
+	ctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
 	ch := make(chan result, 1)
 	go func() {
 		e, err := Run(ctx, cfg, env, restarts, signals)
@@ -123,7 +127,7 @@ func TestRestartWithNewEnvironment(t *testing.T) {
 	var starts atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ch := runAsync(ctx, Config{Program: sh(script), OnStart: func(int) { starts.Add(1) }}, []string{"V=1"}, restarts, nil)
+	ch := runAsync(t, ctx, Config{Program: sh(script), OnStart: func(int) { starts.Add(1) }}, []string{"V=1"}, restarts, nil)
 	waitFor(t, "first start", func() bool { return len(readLines(log)) == 1 })
 	restarts <- []string{"V=2"}
 	waitFor(t, "restart", func() bool { return len(readLines(log)) == 3 })
@@ -145,7 +149,7 @@ func TestGraceThenKill(t *testing.T) {
 	script := fmt.Sprintf(`trap '' TERM; touch %s; while :; do sleep 0.02; done`, ready)
 	ctx, cancel := context.WithCancel(context.Background())
 	var pid atomic.Int64
-	ch := runAsync(ctx, Config{Program: sh(script), Grace: 100 * time.Millisecond, OnStart: func(p int) { pid.Store(int64(p)) }}, nil, nil, nil)
+	ch := runAsync(t, ctx, Config{Program: sh(script), Grace: 100 * time.Millisecond, OnStart: func(p int) { pid.Store(int64(p)) }}, nil, nil, nil)
 	waitFor(t, "child ready", func() bool { _, err := os.Stat(ready); return err == nil })
 	cancel()
 	r := wait(t, ch)
@@ -163,7 +167,7 @@ func TestForwardSignals(t *testing.T) {
 	log := filepath.Join(dir, "log")
 	script := fmt.Sprintf(`trap 'echo hup >> %[1]s' HUP; trap 'echo usr1 >> %[1]s' USR1; trap 'echo term >> %[1]s; exit 7' TERM; echo ready >> %[1]s; while :; do sleep 0.02; done`, log)
 	signals := make(chan os.Signal, 1)
-	ch := runAsync(context.Background(), Config{Program: sh(script)}, nil, nil, signals)
+	ch := runAsync(t, context.Background(), Config{Program: sh(script)}, nil, nil, signals)
 	waitFor(t, "ready", func() bool { return len(readLines(log)) == 1 })
 	signals <- syscall.SIGHUP
 	waitFor(t, "hup", func() bool { return len(readLines(log)) == 2 })
@@ -184,7 +188,7 @@ func TestChangeSignal(t *testing.T) {
 	script := fmt.Sprintf(`trap 'echo hup >> %[1]s' HUP; echo start >> %[1]s; while :; do sleep 0.02; done`, log)
 	restarts := make(chan []string)
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := runAsync(ctx, Config{Program: sh(script), ChangeSignal: syscall.SIGHUP}, nil, restarts, nil)
+	ch := runAsync(t, ctx, Config{Program: sh(script), ChangeSignal: syscall.SIGHUP}, nil, restarts, nil)
 	waitFor(t, "start", func() bool { return len(readLines(log)) == 1 })
 	restarts <- []string{"X=1"}
 	waitFor(t, "hup", func() bool { return len(readLines(log)) == 2 })
@@ -267,7 +271,7 @@ func TestSameGroup(t *testing.T) {
 	p := sh(script)
 	p.SameGroup = true
 	var pid atomic.Int64
-	ch := runAsync(context.Background(), Config{Program: p, Grace: 200 * time.Millisecond, OnStart: func(p int) { pid.Store(int64(p)) }}, nil, nil, signals)
+	ch := runAsync(t, context.Background(), Config{Program: p, Grace: 200 * time.Millisecond, OnStart: func(p int) { pid.Store(int64(p)) }}, nil, nil, signals)
 	waitFor(t, "ready", func() bool { return len(readLines(log)) == 1 })
 	if pgid, _ := syscall.Getpgid(int(pid.Load())); pgid != syscall.Getpgrp() {
 		t.Errorf("child group %d, want the supervisor's %d", pgid, syscall.Getpgrp())
