@@ -146,8 +146,8 @@ var ErrNotStarted = errors.New("cannot start the program")
 // (ErrNotStarted) the first time, or, under Never, on a restart.
 //
 // The caller feeds signals from os/signal.Notify for every signal it
-// forwards (ForwardedSignals): that is also what gives the child their
-// default disposition. A signal the supervisor inherited as ignored (HUP
+// forwards (ForwardedSignals): that is also what makes the child start with
+// their default dispositions. A signal the supervisor inherited as ignored (HUP
 // under nohup) and never asked for stays ignored in the child, which then
 // cannot trap it.
 func Run(ctx context.Context, cfg Config, env []string, restarts <-chan []string, signals <-chan os.Signal) (Exit, error) {
